@@ -1,0 +1,48 @@
+/**
+ * The `spaaza-sync` command line. Each command lives in its own module; this file wires them up
+ * and maps errors to exit codes: 0 success, 1 a run failed, 2 bad config or usage, 3 skipped
+ * because another run holds a chain's lock.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, SpaazaSyncError } from '../errors.js';
+import { registerDbCommand } from './db-command.js';
+import { registerSimulatorCommand } from './simulator-command.js';
+
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('spaaza-sync')
+    .description('Keep a PostgreSQL warehouse in sync with the vouchers of Spaaza loyalty chains.')
+    .version(version, '-v, --version', 'print the version')
+    .showHelpAfterError()
+    .exitOverride();
+  registerSimulatorCommand(program);
+  registerDbCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help and --version exit 0
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof SpaazaSyncError) {
+      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+      return EXIT.runFailed;
+    }
+    process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.runFailed;
+  }
+}
+
+process.exitCode = await main(process.argv);

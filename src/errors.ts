@@ -1,0 +1,54 @@
+/**
+ * One error hierarchy for the whole tool. Every error carries a stable `code` (the CLI maps it to
+ * an exit code and a sentence), the pipeline `stage` it came from, whether retrying can help, and
+ * typed context. Messages say what to fix and never hold a secret.
+ */
+
+export type Stage = 'config' | 'extract' | 'transform' | 'load' | 'warehouse' | 'cli';
+
+export interface ErrorContext {
+  readonly chainId?: number;
+  readonly taskId?: number;
+  readonly runId?: number;
+  readonly line?: number;
+  readonly [key: string]: unknown;
+}
+
+export class SpaazaSyncError extends Error {
+  override readonly name: string = 'SpaazaSyncError';
+  constructor(
+    readonly code: string,
+    readonly stage: Stage,
+    message: string,
+    readonly options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+  }
+
+  get retryable(): boolean {
+    return this.options.retryable ?? false;
+  }
+
+  get context(): ErrorContext {
+    return this.options.context ?? {};
+  }
+}
+
+/** The warehouse could not be opened or reached. */
+export class WarehouseError extends SpaazaSyncError {
+  override readonly name = 'WarehouseError';
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(code, 'warehouse', message, options);
+  }
+}
+
+/** Bad configuration or usage: the CLI exits 2. */
+export class ConfigError extends SpaazaSyncError {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super('config_invalid', 'config', message);
+  }
+}

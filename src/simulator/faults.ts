@@ -1,0 +1,103 @@
+/**
+ * Scriptable faults. A rule names a fault point (an endpoint, the storage download, or the run of
+ * an export task), picks calls by number or probability, and says what goes wrong. Calls are
+ * counted per point from the moment the rules are set; probabilities draw from the seed.
+ */
+import { z } from 'zod';
+import { Rng } from './random.js';
+
+export const API_POINTS = ['create_task', 'list_tasks', 'get_task', 'execute_task', 'download_url'] as const;
+export const FAULT_POINTS = [...API_POINTS, 'storage', 'run_task'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+const actionSchema = z.discriminatedUnion('kind', [
+  /** Answer with this status instead (429 carries Retry-After). */
+  z.object({ kind: z.literal('status'), status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)]), retryAfterSeconds: z.number().int().min(0).optional() }),
+  /** Wait this long (real time) before answering normally. */
+  z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
+  /** Reset the connection: at once for API calls, after `afterBytes` of a download. */
+  z.object({ kind: z.literal('reset'), afterBytes: z.number().int().min(0).optional() }),
+  /** Storage only: send the full Content-Length, then close after `keepBytes` (default half). */
+  z.object({ kind: z.literal('truncate'), keepBytes: z.number().int().min(0).optional() }),
+  /** download_url only: the URL handed out expires after this many (virtual) seconds. */
+  z.object({ kind: z.literal('expire'), seconds: z.number().int().min(0) }),
+  /** run_task only: the task stays INPROGRESS forever. */
+  z.object({ kind: z.literal('stuck') }),
+  /** run_task only: the task ends in ERROR, with this message in its logs. */
+  z.object({ kind: z.literal('error'), message: z.string().min(1).optional() }),
+]);
+export type FaultAction = z.infer<typeof actionSchema>;
+
+const ALLOWED: Record<FaultAction['kind'], readonly FaultPoint[]> = {
+  status: [...API_POINTS, 'storage'],
+  delay: [...API_POINTS, 'storage'],
+  reset: [...API_POINTS, 'storage'],
+  truncate: ['storage'],
+  expire: ['download_url'],
+  stuck: ['run_task'],
+  error: ['run_task'],
+};
+
+export const faultRuleSchema = z
+  .object({
+    at: z.enum(FAULT_POINTS),
+    /** 1-based call numbers at this point; omit for every call. */
+    calls: z.array(z.number().int().min(1)).optional(),
+    /** Chance that a selected call is hit, drawn from the seed. */
+    probability: z.number().min(0).max(1).optional(),
+    /** Stop after this many hits. */
+    times: z.number().int().min(1).optional(),
+    /** Only calls for this chain (tasks and their downloads). */
+    chain: z.number().int().optional(),
+    action: actionSchema,
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (!ALLOWED[rule.action.kind].includes(rule.at)) {
+      ctx.addIssue({ code: 'custom', path: ['action', 'kind'], message: `"${rule.action.kind}" faults apply to ${ALLOWED[rule.action.kind].join(', ')}, not ${rule.at}` });
+    }
+  });
+export type FaultRule = z.infer<typeof faultRuleSchema>;
+export const faultRulesSchema = z.array(faultRuleSchema);
+
+export class FaultPlan {
+  private rules: { rule: FaultRule; hits: number }[] = [];
+  private counts = new Map<FaultPoint, number>();
+  private readonly rng: Rng;
+
+  constructor(seed: number, rules: readonly FaultRule[] = []) {
+    this.rng = new Rng(seed, 0xfa);
+    this.set(rules);
+  }
+
+  /** Replaces the rules and restarts the call counts. */
+  set(rules: readonly FaultRule[]): void {
+    this.rules = faultRulesSchema.parse(rules).map((rule) => ({ rule, hits: 0 }));
+    this.counts.clear();
+  }
+
+  rulesInForce(): FaultRule[] {
+    return this.rules.map((r) => r.rule);
+  }
+
+  /** Counts a call at `point` and returns the fault it must suffer, if any. */
+  next(point: FaultPoint, chain?: number): FaultAction | null {
+    const call = (this.counts.get(point) ?? 0) + 1;
+    this.counts.set(point, call);
+    for (const entry of this.rules) {
+      const { rule } = entry;
+      if (rule.at !== point) continue;
+      if (rule.chain !== undefined && rule.chain !== chain) continue;
+      if (rule.calls && !rule.calls.includes(call)) continue;
+      if (rule.times !== undefined && entry.hits >= rule.times) continue;
+      if (rule.probability !== undefined && this.rng.next() >= rule.probability) continue;
+      entry.hits += 1;
+      return rule.action;
+    }
+    return null;
+  }
+
+  calls(): Record<FaultPoint, number> {
+    return Object.fromEntries(FAULT_POINTS.map((p) => [p, this.counts.get(p) ?? 0])) as Record<FaultPoint, number>;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The object storage that pre-signed download URLs point at. Like S3: the URL carries its expiry
+ * and an HMAC signature; an expired or tampered URL gets 403 with an XML body; a request that
+ * also sends an Authorization header gets 400. Expiry is checked when a request starts.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import type { FaultAction } from './faults.js';
+
+export const STORAGE_PREFIX = '/storage/';
+
+export class Storage {
+  private readonly key = randomBytes(32);
+
+  constructor(
+    private readonly dir: string,
+    private readonly baseUrl: () => string,
+  ) {}
+
+  /** A pre-signed URL for `file`, valid until `expiresSeconds` (virtual epoch seconds). */
+  sign(file: string, expiresSeconds: number): string {
+    const signature = this.signature(file, expiresSeconds);
+    return `${this.baseUrl()}${STORAGE_PREFIX}${encodeURIComponent(file)}?X-Expires=${expiresSeconds}&X-Signature=${signature}`;
+  }
+
+  /**
+   * Serves a storage request at virtual time `nowSeconds`; `fault` draws from the fault plan
+   * once the request is known to be valid.
+   */
+  async serve(req: IncomingMessage, res: ServerResponse, url: URL, nowSeconds: number, fault: () => FaultAction | null): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return xml(res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
+    if (req.headers.authorization !== undefined) {
+      return xml(res, 400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Signature query parameter or the Authorization header may be specified, not both.');
+    }
+    const file = decodeURIComponent(url.pathname.slice(STORAGE_PREFIX.length));
+    const expires = Number(url.searchParams.get('X-Expires'));
+    const signature = url.searchParams.get('X-Signature') ?? '';
+    if (file.includes('/') || !Number.isInteger(expires) || !this.verify(file, expires, signature)) {
+      return xml(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    }
+    if (nowSeconds > expires) return xml(res, 403, 'AccessDenied', 'Request has expired');
+
+    const injected = fault();
+    if (injected?.kind === 'delay') await sleep(injected.ms);
+    if (injected?.kind === 'status') return xml(res, injected.status, 'ServiceUnavailable', 'Please reduce your request rate.', injected.retryAfterSeconds);
+    if (injected?.kind === 'reset' && !injected.afterBytes) return void req.socket.resetAndDestroy();
+
+    const path = `${this.dir}/${file}`;
+    const size = await stat(path).then((s) => s.size, () => null);
+    if (size === null) return xml(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+    res.writeHead(200, { 'Content-Type': file.endsWith('.json') ? 'application/json' : 'text/csv; charset=utf-8', 'Content-Length': size });
+    if (req.method === 'HEAD') return void res.end();
+
+    const limit =
+      injected?.kind === 'reset' ? injected.afterBytes ?? 0 : injected?.kind === 'truncate' ? injected.keepBytes ?? Math.floor(size / 2) : null;
+    if (limit === null || limit >= size) {
+      await pipeline(createReadStream(path), res).catch(() => {}); // the client may hang up
+      return;
+    }
+    // Send `limit` bytes, then break the connection: reset (RST) or close early (FIN).
+    await writeBytes(res, createReadStream(path, { end: limit - 1 })).catch(() => {});
+    if (injected?.kind === 'reset') req.socket.resetAndDestroy();
+    else req.socket.destroySoon();
+  }
+
+  private signature(file: string, expires: number): string {
+    return createHmac('sha256', this.key).update(`${file}\n${expires}`).digest('hex');
+  }
+
+  private verify(file: string, expires: number, signature: string): boolean {
+    const expected = Buffer.from(this.signature(file, expires));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+}
+
+function xml(res: ServerResponse, status: number, code: string, message: string, retryAfter?: number): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>\n`;
+  res.writeHead(status, {
+    'Content-Type': 'application/xml',
+    'Content-Length': Buffer.byteLength(body),
+    ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
+  });
+  res.end(body);
+}
+
+/** Writes a stream into the response without ending it, honouring backpressure. */
+async function writeBytes(res: ServerResponse, source: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of source) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
