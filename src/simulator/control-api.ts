@@ -16,7 +16,7 @@ import { HttpError, badRequest, conflict, notFound } from './http-error.js';
 import { readJson, sendJson } from './http.js';
 import { parseIsoSeconds } from './segment.js';
 import type { SimulatorState } from './simulator.js';
-import { VOUCHER_TYPES, type Voucher } from './voucher.js';
+import { EXPORT_FIELDS, VOUCHER_TYPES, type Voucher } from './voucher.js';
 import { formatTimestamp } from './csv-dialect.js';
 
 const isoDate = z.string().refine((s) => safeIso(s) !== null, 'must be an ISO 8601 datetime');
@@ -46,7 +46,8 @@ const bodies = {
       header: z.enum(['default', 'classic']),
       timestamps: z.enum(['z', 'offset', 'space']),
       extraColumn: z.string().min(1).nullable(),
-      dropColumns: z.array(z.string()),
+      // Default-header names; an unknown one would make every later export fail.
+      dropColumns: z.array(z.enum(EXPORT_FIELDS.map((f) => f.name) as [string, ...string[]])),
       shuffleColumns: z.boolean(),
       malformedRows: z.array(z.object({ row: z.number().int().min(1), kind: z.enum(MALFORMED_KINDS) }).strict()),
     })

@@ -11,7 +11,7 @@ export const FAULT_POINTS = [...API_POINTS, 'storage', 'run_task'] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 const actionSchema = z.discriminatedUnion('kind', [
-  /** Answer with this status instead (429 carries Retry-After). */
+  /** Answer with this status instead; a 429 carries Retry-After (default 1 s). */
   z.object({ kind: z.literal('status'), status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)]), retryAfterSeconds: z.number().int().min(0).optional() }),
   /** Wait this long (real time) before answering normally. */
   z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
@@ -53,6 +53,9 @@ export const faultRuleSchema = z
   })
   .strict()
   .superRefine((rule, ctx) => {
+    if (rule.action.kind === 'reset' && rule.action.afterBytes !== undefined && rule.at !== 'storage') {
+      ctx.addIssue({ code: 'custom', path: ['action', 'afterBytes'], message: 'afterBytes applies to storage downloads only; an API call is reset before any answer' });
+    }
     if (!ALLOWED[rule.action.kind].includes(rule.at)) {
       ctx.addIssue({ code: 'custom', path: ['action', 'kind'], message: `"${rule.action.kind}" faults apply to ${ALLOWED[rule.action.kind].join(', ')}, not ${rule.at}` });
     }
@@ -63,17 +66,21 @@ export const faultRulesSchema = z.array(faultRuleSchema);
 export class FaultPlan {
   private rules: { rule: FaultRule; hits: number }[] = [];
   private counts = new Map<FaultPoint, number>();
-  private readonly rng: Rng;
+  private rng: Rng;
 
-  constructor(seed: number, rules: readonly FaultRule[] = []) {
+  constructor(
+    private readonly seed: number,
+    rules: readonly FaultRule[] = [],
+  ) {
     this.rng = new Rng(seed, 0xfa);
     this.set(rules);
   }
 
-  /** Replaces the rules and restarts the call counts. */
+  /** Replaces the rules and restarts the call counts and the draws, so a script replays exactly. */
   set(rules: readonly FaultRule[]): void {
     this.rules = faultRulesSchema.parse(rules).map((rule) => ({ rule, hits: 0 }));
     this.counts.clear();
+    this.rng = new Rng(this.seed, 0xfa);
   }
 
   rulesInForce(): FaultRule[] {

