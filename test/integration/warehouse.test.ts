@@ -142,8 +142,7 @@ describe('DATABASE_URL', () => {
       assert.equal(warehouse.embedded, null);
       const { rows } = await warehouse.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
       assert.match(rows[0]!.v, /^\d+/);
-      const password = new URL(process.env.DATABASE_URL!).password;
-      if (password) assert.ok(!warehouse.displayUrl.includes(password));
+      if (new URL(process.env.DATABASE_URL!).password) assert.equal(new URL(warehouse.displayUrl).password, '***');
     } finally {
       await warehouse.close();
     }
