@@ -52,3 +52,29 @@ export class ConfigError extends SpaazaSyncError {
     super('config_invalid', 'config', message);
   }
 }
+
+/** The CSV itself cannot be loaded (bad header, truncated file): the whole window fails. */
+export class TransformError extends SpaazaSyncError {
+  override readonly name = 'TransformError';
+  constructor(code: string, message: string, options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {}) {
+    super(code, 'transform', message, options);
+  }
+}
+
+/** Writing to the warehouse failed; the transaction was rolled back. */
+export class LoadError extends SpaazaSyncError {
+  override readonly name = 'LoadError';
+  constructor(code: string, message: string, options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {}) {
+    super(code, 'load', message, options);
+  }
+}
+
+/** Another run holds the chain's lock: this one was skipped (exit code 3). */
+export class ChainLockedError extends SpaazaSyncError {
+  override readonly name = 'ChainLockedError';
+  constructor(chainId: number) {
+    super('chain_locked', 'load', `Chain ${chainId} is being synced by another run right now; skipped. Try again when it has finished.`, {
+      context: { chainId },
+    });
+  }
+}

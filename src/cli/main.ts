@@ -5,8 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, SpaazaSyncError } from '../errors.js';
+import { ChainLockedError, ConfigError, SpaazaSyncError } from '../errors.js';
 import { registerDbCommand } from './db-command.js';
+import { registerLoadFileCommand } from './load-file-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
+  registerMigrateCommand(program);
+  registerLoadFileCommand(program);
   registerSimulatorCommand(program);
   registerDbCommand(program);
   return program;
@@ -35,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
       return EXIT.usage;
+    }
+    if (error instanceof ChainLockedError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.locked;
     }
     if (error instanceof SpaazaSyncError) {
       process.stderr.write(`error [${error.code}]: ${error.message}\n`);

@@ -1,0 +1,90 @@
+/**
+ * `load-file`: a voucher CSV downloaded by hand, loaded as one window of mode `file` under the
+ * chain's lock. It never moves the watermark: a file says nothing about which dates it covers.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { ChainLockedError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { tryLockChain } from './chain-lock.js';
+import { insertRejects, loadWindow, WindowLoadError, type LoadResult } from './load-window.js';
+import { createRun, markFailed } from './run-history.js';
+import { warehouseTables } from './tables.js';
+
+export interface LoadFileInput {
+  readonly warehouse: Warehouse;
+  readonly schema: string;
+  readonly chainId: number;
+  /** A path, or '-' for standard input. */
+  readonly file: string;
+  /** Spaaza's time of the export; default the file's modification time (now for stdin). */
+  readonly exportedAt?: Date;
+  readonly maxRejectRatio: number;
+  readonly noExpiryFrom: Date;
+  readonly logger: Logger;
+  readonly stdin?: Readable;
+}
+
+export interface LoadFileResult extends LoadResult {
+  readonly syncRunId: number;
+}
+
+export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
+  const tables = warehouseTables(input.schema);
+  const fromStdin = input.file === '-';
+  const exportedAt = input.exportedAt ?? (fromStdin ? new Date() : (await stat(input.file)).mtime);
+  const source = fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file);
+
+  // A dedicated connection, destroyed at the end so that its session lock can never linger.
+  const client = await input.warehouse.pool.connect();
+  try {
+    if (!(await tryLockChain(client, input.schema, input.chainId))) throw new ChainLockedError(input.chainId);
+    const syncRunId = await createRun(client, tables, {
+      runId: randomUUID(),
+      chainId: input.chainId,
+      mode: 'file',
+      state: 'loading',
+      source: fromStdin ? 'stdin' : path.basename(input.file),
+    });
+    const logger = input.logger.child({ chain: input.chainId, syncRunId });
+    try {
+      const result = await loadWindow({
+        client,
+        tables,
+        chainId: input.chainId,
+        syncRunId,
+        source,
+        exportedAt,
+        maxRejectRatio: input.maxRejectRatio,
+        noExpiryFrom: input.noExpiryFrom,
+        logger,
+      });
+      return { ...result, syncRunId };
+    } catch (error) {
+      // The connection is gone: record the failure on a fresh one.
+      if (error instanceof WindowLoadError && !error.recorded) await recordOnFreshConnection(input, tables, syncRunId, error);
+      throw error;
+    }
+  } finally {
+    if (!fromStdin) (source as Readable).destroy();
+    client.release(true);
+  }
+}
+
+async function recordOnFreshConnection(input: LoadFileInput, tables: ReturnType<typeof warehouseTables>, syncRunId: number, error: WindowLoadError): Promise<void> {
+  try {
+    const fresh = await input.warehouse.pool.connect();
+    try {
+      await markFailed(fresh, tables, syncRunId, { code: error.code, message: error.message, rowsRead: error.stats.records, rejected: error.stats.rejected, bytes: error.stats.bytes });
+      await insertRejects(fresh, tables, { chainId: input.chainId, syncRunId }, error.firstRejects);
+    } finally {
+      fresh.release();
+    }
+  } catch (recordError) {
+    input.logger.warn('could not record the failed load', { error: recordError });
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Loads one window's CSV stream into the warehouse in one transaction (DESIGN §2, §4):
+ *   COPY (transform → staging) → reject threshold → upsert vouchers → upsert campaigns →
+ *   insert rejects → close the run row → advance the watermark → COMMIT.
+ * Any failure rolls all of it back; the run row is then marked failed and the window's first
+ * 1,000 rejects are kept, in a transaction of their own.
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ClientBase } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LoadError, SpaazaSyncError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Reject } from '../transform/normalize-record.js';
+import { emptyTransformStats, readVoucherCsv, type TransformEvent, type TransformStats } from '../transform/read-voucher-csv.js';
+import { markCommitted, markFailed, type RunCounts } from './run-history.js';
+import { copySql, createStagingSql, stagingLine, STAGING_TABLE } from './staging.js';
+import type { WarehouseTables } from './tables.js';
+import { upsertCampaigns } from './upsert-campaigns.js';
+import { upsertVouchers } from './upsert-vouchers.js';
+import { advanceWatermark, type WatermarkAdvance } from './watermark.js';
+
+/** A window never fails on rejects at or below this many rows, whatever the ratio. */
+export const REJECT_ROWS_TOLERATED = 100;
+/** Rejects of a failed window kept for diagnosis. */
+export const FAILED_WINDOW_REJECTS_KEPT = 1000;
+const COPY_CHUNK_CHARS = 256 * 1024;
+
+/** Test and crash-test hooks at the named points of a load (DESIGN §5 failpoints). */
+export interface LoadHooks {
+  /** After each chunk sent to COPY, with the rows staged so far. */
+  midCopy?(rowsStaged: number): void | Promise<void>;
+  beforeUpsert?(): void | Promise<void>;
+  beforeCommit?(): void | Promise<void>;
+}
+
+export interface LoadWindowInput {
+  /** The run's dedicated connection, outside any transaction. */
+  readonly client: ClientBase;
+  readonly tables: WarehouseTables;
+  readonly chainId: number;
+  readonly syncRunId: number;
+  readonly source: Readable | AsyncIterable<Buffer | string>;
+  /** Spaaza's time of the export: the row version of everything in it. */
+  readonly exportedAt: Date;
+  readonly window?: { readonly start: Date | null; readonly end: Date | null };
+  /** Advance the watermark with this window; absent for file loads and detached backfills. */
+  readonly watermark?: WatermarkAdvance;
+  readonly maxRejectRatio: number;
+  readonly noExpiryFrom: Date;
+  readonly logger: Logger;
+  readonly hooks?: LoadHooks;
+}
+
+export interface LoadResult extends RunCounts {
+  readonly campaignsWritten: number;
+  readonly watermarkMoved: boolean;
+  /** Rejected records from which no voucher id could be read (a full refresh needs 0). */
+  readonly rejectsWithoutId: number;
+}
+
+/** Thrown when a window failed; its run row was marked failed when `recorded` is true. */
+export class WindowLoadError extends LoadError {
+  constructor(
+    original: Error,
+    readonly recorded: boolean,
+    readonly stats: TransformStats,
+    /** The window's first rejects, for a caller that must record them itself. */
+    readonly firstRejects: readonly Reject[],
+  ) {
+    super(original instanceof SpaazaSyncError ? original.code : 'load_failed', original.message, {
+      retryable: original instanceof SpaazaSyncError ? original.retryable : true,
+      cause: original,
+    });
+  }
+}
+
+export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
+  const { client, tables, logger } = input;
+  const stats = emptyTransformStats();
+  const firstRejects: Reject[] = [];
+  let rejectsWithoutId = 0;
+
+  try {
+    await client.query('BEGIN');
+    await client.query(createStagingSql());
+    const events = readVoucherCsv(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
+    await pipeline(
+      events,
+      async function* toCopyText(source: AsyncIterable<TransformEvent>) {
+        let chunk = '';
+        for await (const event of source) {
+          if (event.kind === 'header' && event.map.unknown.length > 0) {
+            logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
+              columns: event.map.unknown.map((u) => u.header),
+            });
+          }
+          if (event.kind === 'reject') {
+            if (firstRejects.length < FAILED_WINDOW_REJECTS_KEPT) firstRejects.push(event.reject);
+            if (event.reject.voucherId === null) rejectsWithoutId += 1;
+          }
+          const line = stagingLine(event);
+          if (line === null) continue;
+          chunk += line;
+          if (chunk.length >= COPY_CHUNK_CHARS) {
+            yield chunk;
+            chunk = '';
+            await input.hooks?.midCopy?.(stats.rows);
+          }
+        }
+        if (chunk) yield chunk;
+      },
+      client.query(copyFrom(copySql())),
+    );
+
+    if (stats.header === null) logger.info('the export is empty (no header): nothing to load');
+    if (stats.rejected > REJECT_ROWS_TOLERATED && stats.rejected > input.maxRejectRatio * stats.records) {
+      throw new LoadError(
+        'too_many_rejects',
+        `${stats.rejected} of ${stats.records} rows were rejected, above the limit of ${(input.maxRejectRatio * 100).toFixed(2)}% ` +
+          `(and ${REJECT_ROWS_TOLERATED} rows). The first rejects are in voucher_rejects with their line and reason; ` +
+          'fix the source, or raise maxRejectRatio (--max-reject-ratio) if they are acceptable.',
+      );
+    }
+
+    await input.hooks?.beforeUpsert?.();
+    const present = stats.header?.present ?? new Set<string>();
+    const upsert = { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present };
+    const vouchers = stats.header ? await upsertVouchers(client, tables.vouchers, upsert) : { inserted: 0, updated: 0, distinct: 0 };
+    const campaignsWritten = stats.header ? await upsertCampaigns(client, tables.campaigns, upsert) : 0;
+    if (stats.rejected > 0) await insertStagedRejects(client, tables, input);
+
+    const counts: RunCounts = {
+      rowsRead: stats.records,
+      inserted: vouchers.inserted,
+      updated: vouchers.updated,
+      unchanged: vouchers.distinct - vouchers.inserted - vouchers.updated,
+      rejected: stats.rejected,
+      inconsistent: stats.inconsistent,
+      duplicates: stats.rows - vouchers.distinct,
+      bytes: stats.bytes,
+      unknownColumns: stats.header?.unknown.map((u) => u.header) ?? [],
+      exportedAt: input.exportedAt,
+    };
+    await markCommitted(client, tables, input.syncRunId, counts);
+    const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
+    await input.hooks?.beforeCommit?.();
+    await client.query('COMMIT');
+    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId };
+  } catch (error) {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const recorded = await recordFailure(input, cause, stats, firstRejects);
+    throw new WindowLoadError(cause, recorded, stats, firstRejects);
+  }
+}
+
+async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput): Promise<void> {
+  await client.query(
+    `INSERT INTO ${tables.voucherRejects} (chain_id, sync_run_id, window_start, window_end, line, voucher_id, raw_record, reason)
+     SELECT $1, $2, $3, $4, line, written_id, raw_record, reason FROM ${STAGING_TABLE} WHERE kind = 'x' ORDER BY line`,
+    [input.chainId, input.syncRunId, input.window?.start ?? null, input.window?.end ?? null],
+  );
+}
+
+/**
+ * Rolls back, then marks the run failed and keeps the first rejects, in one new transaction.
+ * Returns false when the connection is gone (the caller records it elsewhere).
+ */
+async function recordFailure(input: LoadWindowInput, error: Error, stats: TransformStats, rejects: readonly Reject[]): Promise<boolean> {
+  const { client, tables, logger } = input;
+  try {
+    await client.query('ROLLBACK');
+    await client.query('BEGIN');
+    await markFailed(client, tables, input.syncRunId, {
+      code: error instanceof SpaazaSyncError ? error.code : ((error as { code?: string }).code ?? 'load_failed'),
+      message: error.message,
+      rowsRead: stats.records,
+      rejected: stats.rejected,
+      bytes: stats.bytes,
+    });
+    await insertRejects(client, tables, input, rejects);
+    await client.query('COMMIT');
+    return true;
+  } catch (recordError) {
+    logger.warn('could not record the failed window on its connection', { error: recordError });
+    await client.query('ROLLBACK').catch(() => {});
+    return false;
+  }
+}
+
+/** Inserts rejects held in memory (the staging table is gone after a rollback). */
+export async function insertRejects(
+  client: ClientBase,
+  tables: WarehouseTables,
+  input: Pick<LoadWindowInput, 'chainId' | 'syncRunId' | 'window'>,
+  rejects: readonly Reject[],
+): Promise<void> {
+  if (rejects.length === 0) return;
+  await client.query(
+    `INSERT INTO ${tables.voucherRejects} (chain_id, sync_run_id, window_start, window_end, line, voucher_id, raw_record, reason)
+     SELECT $1, $2, $3, $4, r.line, r.voucher_id, r.raw_record, r.reason
+     FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[]) AS r(line, voucher_id, raw_record, reason)`,
+    [
+      input.chainId,
+      input.syncRunId,
+      input.window?.start ?? null,
+      input.window?.end ?? null,
+      rejects.map((r) => r.line),
+      rejects.map((r) => r.voucherId),
+      rejects.map((r) => r.raw),
+      rejects.map((r) => r.reason),
+    ],
+  );
+}

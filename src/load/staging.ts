@@ -1,0 +1,53 @@
+/**
+ * The per-window staging table: a temporary table (dropped at COMMIT or ROLLBACK) that COPY
+ * fills with every transformed row and reject, so that one set-based upsert can follow and the
+ * stream never has to be held in memory. Its columns are derived from the declared voucher table.
+ */
+import type { TransformEvent } from '../transform/read-voucher-csv.js';
+import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../transform/voucher-table.js';
+
+export const STAGING_TABLE = 'voucher_staging';
+
+const DATA_COLUMNS: readonly { name: string; type: ColumnType }[] = [...VOUCHER_COLUMNS, ...DERIVED_COLUMNS];
+/** COPY column order: bookkeeping first, then the voucher columns. */
+const COPY_COLUMNS = ['kind', 'line', 'written_id', 'raw_record', 'reason', 'extra', ...DATA_COLUMNS.map((c) => c.name)];
+
+export function createStagingSql(): string {
+  const data = DATA_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ');
+  return `CREATE TEMP TABLE ${STAGING_TABLE} (kind "char" NOT NULL, line bigint NOT NULL, written_id text, raw_record text, reason text, extra jsonb, ${data}) ON COMMIT DROP`;
+}
+
+export function copySql(): string {
+  return `COPY ${STAGING_TABLE} (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
+}
+
+/** One line of COPY text format for a row or reject event (header events write nothing). */
+export function stagingLine(event: TransformEvent): string | null {
+  if (event.kind === 'row') {
+    const { row } = event;
+    const fields = ['r', String(row.line), '\\N', '\\N', '\\N', row.extra ? escape(JSON.stringify(row.extra)) : '\\N'];
+    for (const column of DATA_COLUMNS) fields.push(cell(row.cells[column.name]));
+    return fields.join('\t') + '\n';
+  }
+  if (event.kind === 'reject') {
+    const { reject } = event;
+    const fields = ['x', String(reject.line), cell(reject.voucherId), escape(reject.raw), escape(reject.reason), '\\N'];
+    for (let i = 0; i < DATA_COLUMNS.length; i++) fields.push('\\N');
+    return fields.join('\t') + '\n';
+  }
+  return null;
+}
+
+function cell(value: string | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  return escape(value);
+}
+
+const SPECIAL = /[\\\n\r\t]/;
+const REPLACEMENTS: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** COPY text format: backslash, newline, carriage return and tab are escaped. */
+export function escape(text: string): string {
+  return SPECIAL.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => REPLACEMENTS[c]!) : text;
+}

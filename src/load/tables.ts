@@ -1,0 +1,23 @@
+/** Fully qualified warehouse table names; the schema is a validated identifier. */
+import { assertSchemaName } from '../warehouse/migrate.js';
+
+export interface WarehouseTables {
+  readonly schema: string;
+  readonly vouchers: string;
+  readonly campaigns: string;
+  readonly voucherRejects: string;
+  readonly syncRuns: string;
+  readonly syncState: string;
+}
+
+export function warehouseTables(schema: string): WarehouseTables {
+  const q = `"${assertSchemaName(schema)}"`;
+  return {
+    schema,
+    vouchers: `${q}.vouchers`,
+    campaigns: `${q}.campaigns`,
+    voucherRejects: `${q}.voucher_rejects`,
+    syncRuns: `${q}.sync_runs`,
+    syncState: `${q}.sync_state`,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The per-chain watermark: the planned upper bound of the last committed window contiguous with
+ * it (DESIGN §2). Written in the window's own transaction, and only forward: a window that starts
+ * after the current watermark (a detached backfill) or ends before it leaves it alone.
+ */
+import type { ClientBase } from 'pg';
+import type { WarehouseTables } from './tables.js';
+
+export interface WatermarkAdvance {
+  readonly stream: string;
+  /** Start of the window; null for an unfiltered export, which covers everything before its end. */
+  readonly windowStart: Date | null;
+  readonly windowEnd: Date;
+}
+
+/** Returns true when the watermark moved. */
+export async function advanceWatermark(
+  client: ClientBase,
+  tables: WarehouseTables,
+  chainId: number,
+  syncRunId: number,
+  advance: WatermarkAdvance,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `INSERT INTO ${tables.syncState} AS s (chain_id, stream, watermark, last_run_id, updated_at)
+     VALUES ($1, $2, $3, $4, now())
+     ON CONFLICT (chain_id, stream) DO UPDATE SET watermark = EXCLUDED.watermark, last_run_id = EXCLUDED.last_run_id, updated_at = now()
+     WHERE s.watermark < EXCLUDED.watermark AND ($5::timestamptz IS NULL OR s.watermark >= $5::timestamptz)`,
+    [chainId, advance.stream, advance.windowEnd, syncRunId, advance.windowStart],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function readWatermark(client: ClientBase, tables: WarehouseTables, chainId: number, stream: string): Promise<Date | null> {
+  const { rows } = await client.query<{ watermark: Date }>(`SELECT watermark FROM ${tables.syncState} WHERE chain_id = $1 AND stream = $2`, [chainId, stream]);
+  return rows[0]?.watermark ?? null;
+}

@@ -1,0 +1,99 @@
+/**
+ * The transform stage: a voucher CSV byte stream in, typed rows and rejects out, as an async
+ * iterable with backpressure (csv-parse pulls only as fast as the consumer reads).
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse, type Info } from 'csv-parse';
+import { TransformError } from '../errors.js';
+import { mapHeader, type HeaderMap } from './header-map.js';
+import { normalizeRecord, type NormalizeContext, type Reject, type VoucherRow } from './normalize-record.js';
+
+export type TransformEvent =
+  | { readonly kind: 'header'; readonly map: HeaderMap }
+  | { readonly kind: 'row'; readonly row: VoucherRow }
+  | { readonly kind: 'reject'; readonly reject: Reject };
+
+/** What the stage saw; final once the iterable is exhausted. */
+export interface TransformStats {
+  header: HeaderMap | null;
+  /** Data records read (blank lines excluded). */
+  records: number;
+  rows: number;
+  rejected: number;
+  inconsistent: number;
+  /** Bytes of input parsed. */
+  bytes: number;
+}
+
+export function emptyTransformStats(): TransformStats {
+  return { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 0 };
+}
+
+interface ParsedRecord {
+  readonly record: string[];
+  readonly info: Info;
+  readonly raw: string;
+}
+
+/**
+ * Parses and normalizes `source`. A 0-byte or header-only file yields no rows. Throws a
+ * TransformError when the file as a whole is unusable: a header without the voucher id, two
+ * headers for one column, or a file that ends inside a quoted field (truncated).
+ */
+export async function* readVoucherCsv(
+  source: Readable | AsyncIterable<Buffer | string>,
+  context: NormalizeContext,
+  stats: TransformStats = emptyTransformStats(),
+): AsyncGenerator<TransformEvent> {
+  const parser = parse({
+    bom: true,
+    info: true,
+    raw: true,
+    // Field counts are checked per row (a reject), and quotes inside unquoted fields are kept
+    // literally: csv-parse's own error skipping can swallow the records that follow.
+    relax_column_count: true,
+    relax_quotes: true,
+  });
+  const feeding = pipeline(source, parser);
+  feeding.catch(() => {}); // the same error surfaces from the parser below
+
+  let map: HeaderMap | null = null;
+  let previousLine = 0;
+  try {
+    for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
+      const line = previousLine + 1;
+      previousLine = parsed.info.lines;
+      stats.bytes = parsed.info.bytes;
+      if (map === null) {
+        map = mapHeader(parsed.record);
+        stats.header = map;
+        yield { kind: 'header', map };
+        continue;
+      }
+      if (parsed.record.length === 1 && parsed.record[0] === '') continue; // a blank line
+      stats.records += 1;
+      const result = normalizeRecord(parsed.record, line, parsed.raw, map, context);
+      if ('row' in result) {
+        stats.rows += 1;
+        if (result.row.inconsistent) stats.inconsistent += 1;
+        yield { kind: 'row', row: result.row };
+      } else {
+        stats.rejected += 1;
+        yield { kind: 'reject', reject: result.reject };
+      }
+    }
+    await feeding;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') {
+      throw new TransformError(
+        'csv_truncated',
+        `The CSV ends inside a quoted field that opens on line ${previousLine + 1}: the file is incomplete (a broken download?). Fetch it again.`,
+        { retryable: true, cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    parser.destroy();
+  }
+}
