@@ -68,7 +68,7 @@ export class WindowLoadError extends LoadError {
     /** The window's first rejects, for a caller that must record them itself. */
     readonly firstRejects: readonly Reject[],
   ) {
-    super(original instanceof SpaazaSyncError ? original.code : 'load_failed', original.message, {
+    super(errorCode(original), original.message, {
       retryable: original instanceof SpaazaSyncError ? original.retryable : true,
       cause: original,
     });
@@ -80,6 +80,10 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   const stats = emptyTransformStats();
   const firstRejects: Reject[] = [];
   let rejectsWithoutId = 0;
+  // A connection that dies mid-load also emits 'error'; without a listener that would crash the
+  // process. The failing query reports it, so here it is only logged.
+  const onConnectionError = (error: Error) => logger.warn('the warehouse connection failed during the load', { error: error.message });
+  client.on('error', onConnectionError);
 
   try {
     await client.query('BEGIN');
@@ -151,7 +155,16 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     const cause = error instanceof Error ? error : new Error(String(error));
     const recorded = await recordFailure(input, cause, stats, firstRejects);
     throw new WindowLoadError(cause, recorded, stats, firstRejects);
+  } finally {
+    client.off('error', onConnectionError);
   }
+}
+
+/** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */
+function errorCode(error: Error): string {
+  if (error instanceof SpaazaSyncError) return error.code;
+  const sqlstate = (error as { code?: unknown }).code;
+  return typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) ? `sqlstate_${sqlstate}` : 'load_failed';
 }
 
 async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput): Promise<void> {
@@ -172,7 +185,7 @@ async function recordFailure(input: LoadWindowInput, error: Error, stats: Transf
     await client.query('ROLLBACK');
     await client.query('BEGIN');
     await markFailed(client, tables, input.syncRunId, {
-      code: error instanceof SpaazaSyncError ? error.code : ((error as { code?: string }).code ?? 'load_failed'),
+      code: errorCode(error),
       message: error.message,
       rowsRead: stats.records,
       rejected: stats.rejected,

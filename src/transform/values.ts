@@ -22,11 +22,16 @@ export function parseTimestamp(text: string): string {
   let offsetMinutes = 0;
   if (zone!.toUpperCase() !== 'Z') {
     const digits = zone!.slice(1).replace(':', '');
-    offsetMinutes = (zone![0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
-    if (Math.abs(offsetMinutes) > 18 * 60) throw new ValueError(`"${text}" has an impossible UTC offset`);
+    const zoneMinutes = Number(digits.slice(2, 4) || '0');
+    offsetMinutes = (zone![0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + zoneMinutes);
+    if (zoneMinutes > 59 || Math.abs(offsetMinutes) > 18 * 60) throw new ValueError(`"${text}" has an impossible UTC offset`);
   }
-  const epochMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
-  const iso = new Date(epochMs).toISOString().slice(0, 19);
+  const local = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
+  local.setUTCFullYear(year); // Date.UTC alone reads the years 0–99 as 1900–1999
+  const utc = new Date(local.getTime() - offsetMinutes * 60_000);
+  // PostgreSQL has no year 0, and toISOString writes years past 9999 in a form it cannot read.
+  if (utc.getUTCFullYear() < 1 || utc.getUTCFullYear() > 9999) throw new ValueError(`"${text}" is out of range (years 1 to 9999 in UTC)`);
+  const iso = utc.toISOString().slice(0, 19);
   const micros = fraction.slice(0, 6).replace(/0+$/, '');
   return `${iso}${micros ? '.' + micros : ''}Z`;
 }
@@ -65,5 +70,6 @@ export function parseBoolean(text: string): boolean {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }

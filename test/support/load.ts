@@ -1,0 +1,50 @@
+/** Runs one window load the way the pipeline does: a dedicated connection and a run row. */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DEFAULTS } from '../../src/defaults.js';
+import { silentLogger } from '../../src/log.js';
+import { loadWindow, type LoadHooks, type LoadResult } from '../../src/load/load-window.js';
+import { createRun, type RunMode } from '../../src/load/run-history.js';
+import { warehouseTables } from '../../src/load/tables.js';
+import type { WatermarkAdvance } from '../../src/load/watermark.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { CHAIN } from './voucher-csv.js';
+
+export interface LoadOptions {
+  exportedAt?: Date;
+  hooks?: LoadHooks;
+  watermark?: WatermarkAdvance;
+  window?: { start: Date | null; end: Date | null };
+  maxRejectRatio?: number;
+  mode?: RunMode;
+  chainId?: number;
+  /** Receives the load connection's backend pid before loading. */
+  onPid?: (pid: number) => void;
+}
+
+export async function loadCsv(warehouse: Warehouse, schema: string, csv: string | Buffer, options: LoadOptions = {}): Promise<LoadResult & { syncRunId: number }> {
+  const tables = warehouseTables(schema);
+  const client = await warehouse.pool.connect();
+  try {
+    const chainId = options.chainId ?? CHAIN;
+    const syncRunId = await createRun(client, tables, { runId: randomUUID(), chainId, mode: options.mode ?? 'file', state: 'loading' });
+    options.onPid?.((client as unknown as { processID: number }).processID);
+    const result = await loadWindow({
+      client,
+      tables,
+      chainId,
+      syncRunId,
+      source: Readable.from([typeof csv === 'string' ? Buffer.from(csv) : csv]),
+      exportedAt: options.exportedAt ?? new Date('2026-05-26T12:00:00Z'),
+      ...(options.window ? { window: options.window } : {}),
+      ...(options.watermark ? { watermark: options.watermark } : {}),
+      maxRejectRatio: options.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
+      noExpiryFrom: DEFAULTS.noExpiryFrom,
+      logger: silentLogger,
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    });
+    return { ...result, syncRunId };
+  } finally {
+    client.release(true);
+  }
+}
