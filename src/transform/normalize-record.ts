@@ -49,7 +49,7 @@ export function normalizeRecord(fields: readonly string[], line: number, raw: st
 
   if (map.chainIndex !== null) {
     const written = fields[map.chainIndex]!.trim();
-    if (written !== '' && written !== String(context.chainId)) {
+    if (written !== '' && !(/^[+-]?\d+$/.test(written) && BigInt(written) === BigInt(context.chainId))) {
       problems.push(`the row belongs to chain ${written}, not to chain ${context.chainId} being loaded`);
     }
   }

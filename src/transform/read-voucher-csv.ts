@@ -30,6 +30,8 @@ export function emptyTransformStats(): TransformStats {
   return { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 0 };
 }
 
+const LINE_BREAK = /\r\n|\r|\n/g;
+
 interface ParsedRecord {
   readonly record: string[];
   readonly info: Info;
@@ -59,11 +61,14 @@ export async function* readVoucherCsv(
   feeding.catch(() => {}); // the same error surfaces from the parser below
 
   let map: HeaderMap | null = null;
-  let previousLine = 0;
+  let nextLine = 1;
   try {
     for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
-      const line = previousLine + 1;
-      previousLine = parsed.info.lines;
+      // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
+      const line = nextLine;
+      nextLine += parsed.raw.match(LINE_BREAK)?.length ?? 0;
+      // The raw record without its line ending (csv-parse keeps only the CR of a CRLF).
+      const raw = parsed.raw.replace(/(?:\r\n|\r|\n)$/, '');
       stats.bytes = parsed.info.bytes;
       if (map === null) {
         map = mapHeader(parsed.record);
@@ -73,7 +78,7 @@ export async function* readVoucherCsv(
       }
       if (parsed.record.length === 1 && parsed.record[0] === '') continue; // a blank line
       stats.records += 1;
-      const result = normalizeRecord(parsed.record, line, parsed.raw, map, context);
+      const result = normalizeRecord(parsed.record, line, raw, map, context);
       if ('row' in result) {
         stats.rows += 1;
         if (result.row.inconsistent) stats.inconsistent += 1;
@@ -88,7 +93,8 @@ export async function* readVoucherCsv(
     if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') {
       throw new TransformError(
         'csv_truncated',
-        `The CSV ends inside a quoted field that opens on line ${previousLine + 1}: the file is incomplete (a broken download?). Fetch it again.`,
+        // Not the line: the records parsed before the error are dropped with it, so it is unknown.
+        'The CSV ends inside a quoted field: the file is incomplete (a broken download?). Fetch it again.',
         { retryable: true, cause: error },
       );
     }

@@ -169,8 +169,9 @@ describe('rejects', () => {
       assert.equal(result.rejectsWithoutId, 0);
       const { rows } = await warehouse.pool.query(`SELECT line::int, voucher_id, reason, raw_record FROM "${schema}".voucher_rejects WHERE sync_run_id = $1 ORDER BY line`, [result.syncRunId]);
       assert.equal(rows.length, 3);
-      const records = parse(csv, { relax_column_count: true, info: true }) as { record: string[]; info: { lines: number } }[];
-      const startLine = (dataRow: number) => records[dataRow - 1]!.info.lines + 1; // the record before ends on the line above
+      // The line where data row N starts: count the line breaks (quoted ones too) before it.
+      const records = parse(csv, { relax_column_count: true, raw: true }) as unknown as { raw: string }[];
+      const startLine = (dataRow: number) => 1 + records.slice(0, dataRow).reduce((n, r) => n + (r.raw.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
       assert.deepEqual(rows.map((r) => r.line), [startLine(2), startLine(5), startLine(9)]);
       assert.match(rows[0].reason, /created_at \(date_time_creation\): "31\/02\/2026 25:61" is not a timestamp/);
       assert.match(rows[1].reason, /expected 19 fields as in the header, found 16/);
