@@ -197,7 +197,8 @@ export class Dataset {
     if (voucher.status === 'redeemed') throw new VoucherStateError(`voucher ${id} is already redeemed`);
     const current = toCents(voucher.amount);
     const redeemed = amount === undefined ? current : toCents(amount);
-    if (!(redeemed > 0 && redeemed <= current)) {
+    // A full redemption is always possible (honour vouchers carry no amount); a partial one needs 0 < part ≤ amount.
+    if (amount !== undefined && !(redeemed > 0 && redeemed <= current)) {
       throw new VoucherStateError(`cannot redeem ${amount} of voucher ${id}: its amount is ${voucher.amount}`);
     }
     const updated = this.replace({
