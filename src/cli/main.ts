@@ -10,10 +10,14 @@ import { registerDbCommand } from './db-command.js';
 import { registerLoadFileCommand } from './load-file-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
+import { registerSyncCommands } from './sync-commands.js';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Set by commands that finish normally but must still exit non-zero (a failed or skipped chain). */
+let commandExitCode: number = EXIT.ok;
 
 export function buildProgram(): Command {
   const program = new Command('spaaza-sync')
@@ -21,6 +25,7 @@ export function buildProgram(): Command {
     .version(version, '-v, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
+  registerSyncCommands(program, (code) => (commandExitCode = code));
   registerMigrateCommand(program);
   registerLoadFileCommand(program);
   registerSimulatorCommand(program);
@@ -31,7 +36,7 @@ export function buildProgram(): Command {
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return EXIT.ok;
+    return commandExitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help and --version exit 0

@@ -19,6 +19,7 @@ import type { WarehouseTables } from './tables.js';
 import { upsertCampaigns } from './upsert-campaigns.js';
 import { upsertVouchers } from './upsert-vouchers.js';
 import { advanceWatermark, type WatermarkAdvance } from './watermark.js';
+import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from './reconcile-deletions.js';
 
 /** A window never fails on rejects at or below this many rows, whatever the ratio. */
 export const REJECT_ROWS_TOLERATED = 100;
@@ -50,6 +51,13 @@ export interface LoadWindowInput {
   readonly noExpiryFrom: Date;
   readonly logger: Logger;
   readonly hooks?: LoadHooks;
+  /** Full refresh: soft-delete live vouchers this complete export no longer contains. */
+  readonly reconcile?: ReconcileOptions;
+  /**
+   * Mark the run failed (and keep its first rejects) when the load fails; default true. False
+   * for an attempt the caller will retry in the same window, so only the last one is recorded.
+   */
+  readonly recordFailure?: boolean;
 }
 
 export interface LoadResult extends RunCounts {
@@ -57,6 +65,8 @@ export interface LoadResult extends RunCounts {
   readonly watermarkMoved: boolean;
   /** Rejected records from which no voucher id could be read (a full refresh needs 0). */
   readonly rejectsWithoutId: number;
+  /** Set for a full refresh. */
+  readonly deletions: ReconcileResult | null;
 }
 
 /** Thrown when a window failed; its run row was marked failed when `recorded` is true. */
@@ -134,6 +144,13 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     const campaignsWritten = stats.header ? await upsertCampaigns(client, tables.campaigns, upsert) : 0;
     if (stats.rejected > 0) await insertStagedRejects(client, tables, input);
 
+    const deletions = input.reconcile
+      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, {
+          ...input.reconcile,
+          isComplete: () => input.reconcile!.isComplete() && rejectsWithoutId === 0,
+        })
+      : null;
+
     const counts: RunCounts = {
       rowsRead: stats.records,
       inserted: vouchers.inserted,
@@ -145,15 +162,19 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       bytes: stats.bytes,
       unknownColumns: stats.header?.unknown.map((u) => u.header) ?? [],
       exportedAt: input.exportedAt,
+      deletions,
     };
     await markCommitted(client, tables, input.syncRunId, counts);
     const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
+    if (deletions && deletions.skippedBecause === null) {
+      await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
+    }
     await input.hooks?.beforeCommit?.();
     await client.query('COMMIT');
-    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId };
+    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId, deletions };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    const recorded = await recordFailure(input, cause, stats, firstRejects);
+    const recorded = input.recordFailure === false ? await rollback(input) : await recordFailure(input, cause, stats, firstRejects);
     throw new WindowLoadError(cause, recorded, stats, firstRejects);
   } finally {
     client.off('error', onConnectionError);
@@ -199,6 +220,14 @@ async function recordFailure(input: LoadWindowInput, error: Error, stats: Transf
     await client.query('ROLLBACK').catch(() => {});
     return false;
   }
+}
+
+/** Rolls back only; false when the connection is gone. */
+async function rollback(input: LoadWindowInput): Promise<boolean> {
+  return input.client.query('ROLLBACK').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Inserts rejects held in memory (the staging table is gone after a rollback). */

@@ -37,6 +37,8 @@ export interface RunCounts {
   readonly bytes: number;
   readonly unknownColumns: readonly string[];
   readonly exportedAt: Date;
+  /** Full refresh only. */
+  readonly deletions?: { readonly deleted: number; readonly refused: boolean; readonly liveBefore: number; readonly liveAfter: number } | null;
 }
 
 export async function markCommitted(client: ClientBase, tables: WarehouseTables, id: number, counts: RunCounts): Promise<void> {
@@ -44,9 +46,27 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
     `UPDATE ${tables.syncRuns} SET state = 'committed', finished_at = clock_timestamp(),
        rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_unchanged = $5, rows_rejected = $6,
        rows_inconsistent = $7, rows_duplicate = $8, bytes = $9, unknown_columns = $10, source_exported_at = $11,
-       error_code = NULL, error_message = NULL
+       rows_deleted = $12, deletions_refused = $13, live_rows_before = $14, live_rows_after = $15,
+       error_code = CASE WHEN $13 THEN 'deletions_refused' END,
+       error_message = CASE WHEN $13 THEN 'the full refresh would delete more vouchers than maxDeleteRatio allows; nothing was deleted (use --allow-mass-delete if that is right)' END
      WHERE id = $1`,
-    [id, counts.rowsRead, counts.inserted, counts.updated, counts.unchanged, counts.rejected, counts.inconsistent, counts.duplicates, counts.bytes, counts.unknownColumns, counts.exportedAt],
+    [
+      id,
+      counts.rowsRead,
+      counts.inserted,
+      counts.updated,
+      counts.unchanged,
+      counts.rejected,
+      counts.inconsistent,
+      counts.duplicates,
+      counts.bytes,
+      counts.unknownColumns,
+      counts.exportedAt,
+      counts.deletions?.deleted ?? 0,
+      counts.deletions?.refused ?? false,
+      counts.deletions?.liveBefore ?? null,
+      counts.deletions?.liveAfter ?? null,
+    ],
   );
 }
 

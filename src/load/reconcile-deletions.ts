@@ -1,0 +1,72 @@
+/**
+ * Deletions, which only a full refresh can see (Spaaza exports never contain deleted vouchers):
+ * soft-delete the chain's live vouchers that a complete unfiltered export did not contain. Runs
+ * inside the window's transaction, after the upsert, against the staged ids.
+ *
+ * Safety: only a complete export deletes; only rows whose version predates the export (so
+ * vouchers loaded by a later export are safe); and a guard refuses to delete more than
+ * `maxDeleteRatio` of the live rows (or anything at all on a 0-row export) unless allowed.
+ */
+import type { ClientBase } from 'pg';
+import { STAGING_TABLE } from './staging.js';
+import type { WarehouseTables } from './tables.js';
+
+export interface ReconcileOptions {
+  readonly maxDeleteRatio: number;
+  readonly allowMassDelete: boolean;
+  /** Evaluated after the whole body was read: byte count, parser end, rejects with ids. */
+  readonly isComplete: () => boolean;
+}
+
+export interface ReconcileResult {
+  readonly liveBefore: number;
+  readonly liveAfter: number;
+  readonly deleted: number;
+  /** The guard tripped: nothing was deleted although the export says some should be. */
+  readonly refused: boolean;
+  /** Why nothing was deleted, when that is the case. */
+  readonly skippedBecause: 'incomplete' | 'guard' | null;
+  /** How many the export says should be deleted. */
+  readonly candidates: number;
+}
+
+export async function reconcileDeletions(
+  client: ClientBase,
+  tables: WarehouseTables,
+  params: { chainId: number; exportedAt: Date; rowsInExport: number },
+  options: ReconcileOptions,
+): Promise<ReconcileResult> {
+  const unseen = `
+    FROM ${tables.vouchers} v
+    WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
+      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'r' AND s.voucher_id = v.voucher_id)
+      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'x' AND s.written_id = v.voucher_id::text)`;
+  const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
+  const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
+  const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({
+    liveBefore: live,
+    liveAfter: live,
+    deleted: 0,
+    refused,
+    skippedBecause,
+    candidates,
+  });
+
+  if (candidates === 0) return keep(null, false);
+  if (!options.isComplete()) return keep('incomplete', false);
+  const tooMany = params.rowsInExport === 0 || candidates > options.maxDeleteRatio * live;
+  if (tooMany && !options.allowMassDelete) return keep('guard', true);
+
+  const { rowCount } = await client.query(
+    `UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now()
+     WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})`,
+    [params.chainId, params.exportedAt],
+  );
+  const deleted = rowCount ?? 0;
+  return { liveBefore: live, liveAfter: live - deleted, deleted, refused: false, skippedBecause: null, candidates };
+}
+
+async function count(client: ClientBase, query: string, values: unknown[]): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(query, values);
+  return Number(rows[0]!.n);
+}

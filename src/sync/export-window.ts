@@ -1,0 +1,245 @@
+/**
+ * One window from export task to COMMIT (DESIGN §2): create the task (or adopt it) and store its
+ * id before anything else, execute it once, poll until DONE, then download with a fresh URL and
+ * stream the body straight through transform and load. A broken download is retried with a new
+ * URL; the load commits the data, the run row and the watermark together or not at all.
+ */
+import type { Readable } from 'node:stream';
+import type { ClientBase } from 'pg';
+import { SpaazaSyncError } from '../errors.js';
+import { ExtractError } from '../extract/errors.js';
+import { redactUrl } from '../extract/redact.js';
+import type { Task } from '../extract/task-schemas.js';
+import type { TasksClient } from '../extract/tasks-client.js';
+import type { Logger } from '../log.js';
+import { loadWindow, WindowLoadError, type LoadResult } from '../load/load-window.js';
+import type { ReconcileOptions } from '../load/reconcile-deletions.js';
+import { markFailed, setRunState, type RunMode } from '../load/run-history.js';
+import type { WarehouseTables } from '../load/tables.js';
+import type { Failpoints } from './failpoints.js';
+import { markAbandoned, setDownloading, setTask } from './run-rows.js';
+import { isoZ } from './windows.js';
+
+export interface SyncSettings {
+  readonly settleMs: number;
+  readonly dateFields: readonly string[];
+  readonly pollInitialMs: number;
+  readonly pollMaxIntervalMs: number;
+  readonly pollDeadlineMs: number;
+  readonly downloadAttempts: number;
+  readonly maxRejectRatio: number;
+  readonly noExpiryFrom: Date;
+  readonly stream: string;
+}
+
+export interface ChainContext {
+  readonly chainId: number;
+  readonly api: TasksClient;
+  /** The run's dedicated connection, holding the chain's lock. */
+  readonly db: ClientBase;
+  readonly tables: WarehouseTables;
+  readonly settings: SyncSettings;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly failpoint: Failpoints;
+}
+
+export interface WindowJob {
+  readonly rowId: number;
+  readonly mode: RunMode;
+  /** Null for an unfiltered export. */
+  readonly start: Date | null;
+  /** Null until the task of an unfiltered export exists. */
+  readonly end: Date | null;
+  readonly marker: string;
+  /** Set when resuming: the stored task, never created or executed again. */
+  readonly taskId: number | null;
+  /** Move the watermark with this window (not for a detached backfill decided by the rule itself). */
+  readonly advancesWatermark: boolean;
+  readonly reconcile?: Omit<ReconcileOptions, 'isComplete'>;
+}
+
+export type WindowOutcome =
+  | { readonly kind: 'committed'; readonly result: LoadResult; readonly taskId: number; readonly start: Date | null; readonly end: Date }
+  /** The stored task can no longer be downloaded: its window must be planned again. */
+  | { readonly kind: 'abandoned'; readonly reason: string };
+
+/** A window that failed; its row is marked failed unless `keptForResume` (deadline). */
+export class WindowError extends SpaazaSyncError {
+  constructor(
+    code: string,
+    message: string,
+    readonly keptForResume: boolean,
+    cause?: unknown,
+  ) {
+    super(code, 'extract', message, { cause });
+  }
+}
+
+export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<WindowOutcome> {
+  const { api, db, tables, logger } = ctx;
+  try {
+    let task: Task;
+    let end = job.end;
+    if (job.taskId === null) {
+      const created = await api.createTask(exportRequest(ctx, job), job.marker);
+      task = created.task;
+      if (job.start === null && end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
+      await setTask(db, tables, job.rowId, task.id, end);
+      logger.info(created.adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
+      ctx.failpoint('after-create');
+      await api.executeTask(task.id);
+    } else {
+      task = await api.getTask(job.taskId);
+      logger.info('resuming the stored export task', { taskId: task.id, state: task.state.code });
+    }
+
+    await setRunState(db, tables, job.rowId, 'polling');
+    task = await pollUntilFinished(ctx, task);
+    if (task.state.code === 'ERROR') {
+      const logs = JSON.stringify(task.logs ?? []).slice(0, 2000);
+      throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
+    }
+    if (end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
+    const exportedAt = new Date(Date.parse(task.state.last_run_date ?? task.state.created_date));
+    const result = await downloadAndLoad(ctx, job, task.id, end, exportedAt);
+    if (result === 'abandoned') return { kind: 'abandoned', reason: `task ${task.id} has no file any more` };
+    ctx.failpoint('after-commit');
+    return { kind: 'committed', result, taskId: task.id, start: job.start, end };
+  } catch (error) {
+    if (error instanceof ExtractError && error.code === 'download_unavailable' && job.taskId !== null) {
+      await markAbandoned(db, tables, job.rowId, error.message);
+      return { kind: 'abandoned', reason: error.message };
+    }
+    if (error instanceof WindowError && error.keptForResume) throw error;
+    if (error instanceof WindowLoadError && error.recorded) throw error;
+    const failure = error instanceof SpaazaSyncError ? error : new WindowError('window_failed', error instanceof Error ? error.message : String(error), false, error);
+    await markFailed(db, tables, job.rowId, { code: failure.code, message: failure.message }).catch((e: unknown) =>
+      logger.warn('could not mark the window failed', { error: e }),
+    );
+    throw failure;
+  }
+}
+
+function exportRequest(ctx: ChainContext, job: WindowJob): Record<string, unknown> {
+  const once = isoZ(ctx.api.serverNow() ?? new Date());
+  const trigger: Record<string, unknown> = { once };
+  if (job.start !== null && job.end !== null) {
+    trigger.segment = {
+      entity: 'people',
+      index: 'vouchers',
+      join: 'any',
+      chain_id: ctx.chainId,
+      rules: ctx.settings.dateFields.map((field) => ({
+        field_name: field,
+        field_type: 'date',
+        operator: 'is_between_date',
+        start_date: isoZ(job.start!),
+        end_date: isoZ(job.end!),
+      })),
+    };
+  }
+  return {
+    chain: ctx.chainId,
+    desc: job.marker,
+    target: { action: 'export', export_index: 'vouchers', export_format: 'csv' },
+    trigger,
+  };
+}
+
+/** Polls GET /tasks/{id} from 250 ms, backing off ×1.5 to the maximum, until DONE/ERROR or the deadline. */
+async function pollUntilFinished(ctx: ChainContext, task: Task): Promise<Task> {
+  const deadline = Date.now() + ctx.settings.pollDeadlineMs;
+  let interval = ctx.settings.pollInitialMs;
+  let current = task;
+  let polled = false;
+  while (current.state.code !== 'DONE' && current.state.code !== 'ERROR') {
+    if (Date.now() + interval > deadline) {
+      throw new WindowError(
+        'poll_deadline',
+        `Export task ${current.id} is still ${current.state.code} after ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s; the next run resumes it. Raise pollDeadline if exports are this slow.`,
+        true,
+      );
+    }
+    await sleep(interval, ctx.signal);
+    current = await ctx.api.getTask(current.id);
+    if (!polled) {
+      polled = true;
+      ctx.failpoint('polling');
+    }
+    interval = Math.min(interval * 1.5, ctx.settings.pollMaxIntervalMs);
+  }
+  return current;
+}
+
+/** Up to `downloadAttempts` tries, each with a fresh URL; the body streams into the load. */
+async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number, end: Date, exportedAt: Date): Promise<LoadResult | 'abandoned'> {
+  const { api, db, tables, logger, settings } = ctx;
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= settings.downloadAttempts;
+    const url = await api.getDownloadUrl(taskId);
+    await setDownloading(db, tables, job.rowId, redactUrl(url));
+    const download = await api.download(url, { signal: ctx.signal }).catch((error: unknown) => error as Error);
+    if (download instanceof Error) {
+      if (last || !(download instanceof SpaazaSyncError && download.retryable)) throw download;
+      logger.warn('download failed; retrying with a fresh URL', { attempt, error: download.message });
+      continue;
+    }
+    const counted = { bytes: 0 };
+    const complete = () => download.contentLength !== null && download.contentEncoding === null && counted.bytes === download.contentLength;
+    await setRunState(db, tables, job.rowId, 'loading');
+    try {
+      return await loadWindow({
+        client: db,
+        tables,
+        chainId: ctx.chainId,
+        syncRunId: job.rowId,
+        source: countBytes(download.body, download.contentLength, counted, ctx),
+        exportedAt,
+        window: { start: job.start, end },
+        ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end } } : {}),
+        maxRejectRatio: settings.maxRejectRatio,
+        noExpiryFrom: settings.noExpiryFrom,
+        logger,
+        hooks: { midCopy: () => ctx.failpoint('mid-copy'), beforeCommit: () => ctx.failpoint('before-commit') },
+        ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: complete } } : {}),
+        recordFailure: last,
+      });
+    } catch (error) {
+      download.body.destroy();
+      if (last || !(error instanceof SpaazaSyncError && error.retryable)) throw error;
+      logger.warn('the download broke off; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
+    }
+  }
+}
+
+/** Counts the body's bytes and fails before COMMIT when fewer arrive than Content-Length said. */
+async function* countBytes(body: Readable, expected: number | null, counted: { bytes: number }, ctx: ChainContext): AsyncGenerator<Buffer> {
+  let fired = false;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    counted.bytes += chunk.length;
+    if (!fired && counted.bytes > 0) {
+      fired = true;
+      ctx.failpoint('mid-download');
+    }
+    yield chunk;
+  }
+  if (expected !== null && counted.bytes !== expected) {
+    throw new ExtractError('download_failed', `The download ended after ${counted.bytes} of ${expected} bytes (Content-Length); retrying with a fresh URL.`, { retryable: true });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * The `sync_runs` rows of the extract side: the task marker and id stored as soon as known, the
+ * state of a window as it moves, and the unfinished rows a new run resumes first.
+ */
+import type { ClientBase } from 'pg';
+import type { RunMode, RunState } from '../load/run-history.js';
+import type { WarehouseTables } from '../load/tables.js';
+import { isoZ } from './windows.js';
+
+export interface RunRow {
+  readonly id: number;
+  readonly chainId: number;
+  readonly mode: RunMode;
+  readonly state: RunState;
+  readonly windowStart: Date | null;
+  readonly windowEnd: Date | null;
+  readonly taskId: number | null;
+  readonly taskMarker: string | null;
+  readonly startedAt: Date;
+}
+
+/** The unique `desc` marker of a window's export task (DESIGN §2). */
+export function taskMarker(chainId: number, rowId: number, start: Date | null, end: Date | null): string {
+  return `spaaza-sync ${chainId}/${rowId} ${start ? isoZ(start) : '*'}..${end ? isoZ(end) : '*'}`;
+}
+
+export async function setMarker(client: ClientBase, tables: WarehouseTables, id: number, marker: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET task_marker = $2 WHERE id = $1`, [id, marker]);
+}
+
+export async function setTask(client: ClientBase, tables: WarehouseTables, id: number, taskId: number, windowEnd: Date | null): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET task_id = $2, state = 'task_created', window_end = coalesce(window_end, $3) WHERE id = $1`, [id, taskId, windowEnd]);
+}
+
+export async function setDownloading(client: ClientBase, tables: WarehouseTables, id: number, source: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = 'downloading', source = $2 WHERE id = $1`, [id, source]);
+}
+
+export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2 WHERE id = $1`, [id, reason]);
+}
+
+/** Rows of this chain and mode a crash or deadline left unfinished, oldest first. */
+export async function unfinishedRows(client: ClientBase, tables: WarehouseTables, chainId: number, mode: RunMode): Promise<RunRow[]> {
+  const { rows } = await client.query(
+    `SELECT id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
+     FROM ${tables.syncRuns}
+     WHERE chain_id = $1 AND mode = $2 AND state NOT IN ('committed', 'failed', 'abandoned')
+     ORDER BY id`,
+    [chainId, mode],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    chainId: Number(r.chain_id),
+    mode: r.mode as RunMode,
+    state: r.state as RunState,
+    windowStart: r.window_start as Date | null,
+    windowEnd: r.window_end as Date | null,
+    taskId: r.task_id === null ? null : Number(r.task_id),
+    taskMarker: r.task_marker as string | null,
+    startedAt: r.started_at as Date,
+  }));
+}
