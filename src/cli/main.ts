@@ -10,6 +10,8 @@ import { registerDbCommand } from './db-command.js';
 import { registerLoadFileCommand } from './load-file-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
+import { registerCheckCommand } from './check-command.js';
+import { registerStatusCommand } from './status-command.js';
 import { registerSyncCommands } from './sync-commands.js';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSyncCommands(program, (code) => (commandExitCode = code));
+  registerStatusCommand(program);
+  registerCheckCommand(program, (code) => (commandExitCode = code));
   registerMigrateCommand(program);
   registerLoadFileCommand(program);
   registerSimulatorCommand(program);

@@ -13,6 +13,7 @@ export function registerSimulatorCommand(program: Command): void {
     .option('--seed <n>', 'seed of the deterministic data set, tokens and faults', integer, 1)
     .option('--chains <n>', 'number of chains (ids 1764, 1765, …)', integer, 2)
     .option('--vouchers <n>', 'vouchers per chain before any change', integer, 1000)
+    .option('--history-days <n>', 'the seeded vouchers were created over this many days before the start', integer, 730)
     .option('--start <instant>', 'initial clock: an ISO 8601 instant, or "now"', '2026-05-26T12:00:00Z')
     .option('--clock-rate <x>', 'virtual seconds per real second (0 freezes the clock)', number, 1)
     .option('--task-duration <ms>', 'virtual time an export task spends in progress', integer, 1500)
@@ -33,6 +34,7 @@ export function registerSimulatorCommand(program: Command): void {
         seed: opts.seed,
         chains: opts.chains,
         vouchersPerChain: opts.vouchers,
+        historyDays: opts.historyDays,
         startMs,
         clockRate: opts.clockRate,
         taskDurationMs: opts.taskDuration,
@@ -62,6 +64,7 @@ interface SimulatorCliOptions {
   seed: number;
   chains: number;
   vouchers: number;
+  historyDays: number;
   start: string;
   clockRate: number;
   taskDuration: number;

@@ -127,6 +127,9 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       client.query(copyFrom(copySql())),
     );
 
+    // Temporary tables have no statistics until analysed; without them the planner picks
+    // nested loops for the upsert and the deletion anti-join.
+    await client.query(`ANALYZE ${STAGING_TABLE}`);
     if (stats.header === null) logger.info('the export is empty (no header): nothing to load');
     if (stats.rejected > REJECT_ROWS_TOLERATED && stats.rejected > input.maxRejectRatio * stats.records) {
       throw new LoadError(

@@ -36,11 +36,14 @@ export async function reconcileDeletions(
   params: { chainId: number; exportedAt: Date; rowsInExport: number },
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
+  // Seen: every staged row, and every reject whose id could be read.
   const unseen = `
     FROM ${tables.vouchers} v
     WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
-      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'r' AND s.voucher_id = v.voucher_id)
-      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'x' AND s.written_id = v.voucher_id::text)`;
+      AND v.voucher_id NOT IN (
+        SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'
+        UNION ALL
+        SELECT written_id::bigint FROM ${STAGING_TABLE} WHERE kind = 'x' AND written_id ~ '^[0-9]{1,18}$')`;
   const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
   const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
   const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({

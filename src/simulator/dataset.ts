@@ -7,8 +7,8 @@ import { Rng } from './random.js';
 import { NO_EXPIRY_SENTINEL, VOUCHER_TYPES, type Voucher, type VoucherType } from './voucher.js';
 
 const DAY = 86_400;
-/** Base vouchers were created over the two years before the simulator's start. */
-const HISTORY_SECONDS = 730 * DAY;
+/** By default base vouchers were created over the two years before the simulator's start. */
+export const DEFAULT_HISTORY_DAYS = 730;
 /** Voucher ids are global; each chain owns a block of this many. */
 const ID_BLOCK = 100_000_000;
 
@@ -87,6 +87,7 @@ export interface NewVoucher {
 
 export class Dataset {
   private readonly chains = new Map<number, ChainData>();
+  private readonly historySeconds: number;
 
   /** @param startSeconds the simulator's initial clock; all base data lies before it. */
   constructor(
@@ -94,7 +95,9 @@ export class Dataset {
     chainIds: readonly number[],
     vouchersPerChain: number,
     private readonly startSeconds: number,
+    historyDays: number = DEFAULT_HISTORY_DAYS,
   ) {
+    this.historySeconds = historyDays * DAY;
     chainIds.forEach((chainId, index) => {
       this.chains.set(chainId, {
         chainId,
@@ -261,9 +264,9 @@ export class Dataset {
   /** Base voucher number `n` (1-based) of a chain: a pure function of the seed. */
   private baseVoucher(chain: ChainData, n: number): Voucher {
     const rng = new Rng(this.seed, chain.chainId, n);
-    const slot = HISTORY_SECONDS / chain.baseCount;
+    const slot = this.historySeconds / chain.baseCount;
     // Ids ascend with creation time, as in a real database; seconds are whole.
-    const createdAt = Math.floor(this.startSeconds - HISTORY_SECONDS + (n - 1) * slot + rng.next() * slot * 0.9);
+    const createdAt = Math.floor(this.startSeconds - this.historySeconds + (n - 1) * slot + rng.next() * slot * 0.9);
     const campaign = rng.pick(chain.campaigns);
     const type = rng.pick(VOUCHER_TYPES);
     const original = amountFor(type, rng);

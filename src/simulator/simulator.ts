@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   readonly chainIds?: readonly number[];
   readonly chains: number;
   readonly vouchersPerChain: number;
+  /** The seeded vouchers were created over this many days before the start. */
+  readonly historyDays: number;
   /** The clock's initial instant (ms); all base data lies before it. */
   readonly startMs: number;
   /** Virtual ms per real ms; 0 freezes the clock (move it with `advance`). */
@@ -57,6 +59,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   seed: 1,
   chains: 2,
   vouchersPerChain: 1000,
+  historyDays: 730,
   startMs: Date.UTC(2026, 4, 26, 12, 0, 0),
   clockRate: 1,
   taskDurationMs: 1500,
@@ -122,7 +125,7 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
   await mkdir(storageDir, { recursive: true });
 
   const clock = new VirtualClock(options.startMs, options.clockRate);
-  const dataset = new Dataset(options.seed, chainIds, options.vouchersPerChain, Math.floor(options.startMs / 1000));
+  const dataset = new Dataset(options.seed, chainIds, options.vouchersPerChain, Math.floor(options.startMs / 1000), options.historyDays);
   const faults = new FaultPlan(options.seed, options.faults);
   const { table, tokens } = TokenTable.issue(options.seed, chainIds);
   let baseUrl = '';

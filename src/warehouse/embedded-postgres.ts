@@ -65,10 +65,16 @@ export async function startEmbeddedPostgres(root: string, logger: Logger): Promi
 
   const running = initialised ? await runningServerPort(dataDir) : null;
   if (running !== null) {
-    logger.debug('reusing the embedded PostgreSQL already running on this data directory', { dataDir, port: running });
     const server = describe({ home, dataDir, passFile, password, port: running, startedHere: false, stop: async () => {} });
-    await ensureDatabase(server);
-    return server;
+    try {
+      await ensureDatabase(server);
+      logger.debug('reusing the embedded PostgreSQL already running on this data directory', { dataDir, port: running });
+      return server;
+    } catch (error) {
+      // A server that is shutting down (its owner just exited) cannot be reused: wait it out.
+      logger.debug('the running embedded PostgreSQL does not answer; waiting for it to stop', { error: String(error) });
+      await waitForExit(dataDir, 30_000);
+    }
   }
 
   const port = await freePort();
@@ -181,6 +187,16 @@ async function runningServerPid(dataDir: string): Promise<number | null> {
     return pid;
   } catch {
     return null; // stale file left by a crash: postgres itself cleans it up on start
+  }
+}
+
+async function waitForExit(dataDir: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await runningServerPid(dataDir)) !== null) {
+    if (Date.now() > deadline) {
+      throw new WarehouseError('embedded_postgres_busy', `The embedded PostgreSQL in ${dataDir} is running but does not answer. Stop the process using it, or set DATABASE_URL.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

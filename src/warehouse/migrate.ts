@@ -75,3 +75,19 @@ export async function migrateToLatest(
   const current = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
   return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName), current };
 }
+
+/** Applied and pending migrations of a schema, without changing anything. */
+export async function migrationStatus(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  db: Kysely<any>,
+  schema: string,
+  dir: string = MIGRATIONS_DIR,
+): Promise<{ applied: string[]; pending: string[] }> {
+  assertSchemaName(schema);
+  const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = ${schema} AND table_name = 'kysely_migration'`.execute(db);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort().map((f) => f.replace(/\.sql$/, ''));
+  if (exists.rows[0]?.n === 0) return { applied: [], pending: files };
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir, schema), migrationTableSchema: schema });
+  const all = await migrator.getMigrations();
+  return { applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name), pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name) };
+}
