@@ -18,8 +18,8 @@ export function sendError(res: ServerResponse, error: HttpError, headers: Record
   sendJson(res, error.status, error.body(), headers);
 }
 
-/** The request body parsed as JSON; an empty body is `undefined`. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The request body as text (at most 1 MiB). */
+export async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -27,13 +27,22 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, 'payload_too_large', 'request body is larger than 1 MiB');
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Request body text parsed as JSON; an empty body is `undefined`. */
+export function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw badRequest('body', 'is not valid JSON');
   }
+}
+
+/** The request body parsed as JSON; an empty body is `undefined`. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  return parseJson(await readText(req));
 }
 
 /** A non-negative integer query parameter, or `fallback` when absent. */

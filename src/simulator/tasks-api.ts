@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type FaultPoint } from './faults.js';
 import { HttpError, badRequest, conflict, notFound } from './http-error.js';
-import { intParam, readJson, sendError, sendJson } from './http.js';
+import { intParam, parseJson, readText, sendError, sendJson } from './http.js';
 import type { SimulatorState } from './simulator.js';
 import { parseTaskRequest, requestedChain } from './task-request.js';
 import { TASK_CODES, fileName, stateJson, taskJson, type Task, type TaskCode } from './tasks.js';
@@ -25,6 +25,9 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
     return true;
   }
 
+  // The body is read first, so that a delayed answer still does its work ("slow, but done"),
+  // as a real server does when a client gives up waiting.
+  const bodyText = req.method === 'POST' ? await readText(req) : '';
   const fault = sim.faults.next(route.point);
   if (fault?.kind === 'delay') await sleep(fault.ms);
   if (fault?.kind === 'reset') {
@@ -48,7 +51,7 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
 
   switch (route.point) {
     case 'create_task': {
-      const body = await readJson(req);
+      const body = parseJson(bodyText);
       const chain = requestedChain(body);
       if (!chains.includes(chain)) throw new HttpError(403, 'forbidden', `this access token is not scoped to chain ${chain}`);
       // READY now; the next tick starts it once `trigger.once` is due.
