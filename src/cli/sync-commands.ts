@@ -4,6 +4,7 @@ import type { ChainOutcome } from '../sync/sync-chain.js';
 import { runSync, type SyncReport, type SyncRequest } from '../sync/run-sync.js';
 import { isoZ } from '../sync/windows.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
+import { progressLine } from './progress-line.js';
 
 interface CommonOptions extends ConfigOptions {
   chain?: number;
@@ -22,11 +23,12 @@ export function registerSyncCommands(program: Command, setExitCode: (code: numbe
 
   const execute = async (opts: CommonOptions, command: SyncRequest['command']) => {
     await withConfig(opts, async ({ config, warehouse, logger, signal }) => {
+      const progress = progressLine();
       const report = await runSync(
         config,
         { command, ...(opts.chain !== undefined ? { chainId: opts.chain } : {}), ...(opts.maxRejectRatio !== undefined ? { maxRejectRatio: opts.maxRejectRatio } : {}) },
-        { warehouse, logger, signal },
-      );
+        { warehouse, logger, signal, progress },
+      ).finally(() => progress.done());
       process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : describe(report));
       setExitCode(report.exitCode);
     });

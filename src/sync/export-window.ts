@@ -42,6 +42,16 @@ export interface ChainContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly failpoint: Failpoints;
+  /** Live progress of the window in flight (for a terminal's progress line). */
+  readonly progress?: (update: WindowProgress) => void;
+}
+
+export interface WindowProgress {
+  readonly chainId: number;
+  readonly rowId: number;
+  readonly phase: 'export' | 'polling' | 'downloading' | 'committed';
+  readonly bytes: number;
+  readonly rows: number;
 }
 
 export interface WindowJob {
@@ -95,6 +105,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     }
 
     await setRunState(db, tables, job.rowId, 'polling');
+    ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'polling', bytes: 0, rows: 0 });
     task = await pollUntilFinished(ctx, task);
     if (task.state.code === 'ERROR') {
       const logs = JSON.stringify(task.logs ?? []).slice(0, 2000);
@@ -104,6 +115,20 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     const exportedAt = new Date(Date.parse(task.state.last_run_date ?? task.state.created_date));
     const result = await downloadAndLoad(ctx, job, task.id, end, exportedAt);
     if (result === 'abandoned') return { kind: 'abandoned', reason: `task ${task.id} has no file any more` };
+    ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'committed', bytes: result.bytes, rows: result.rowsRead });
+    logger.info('window committed', {
+      taskId: task.id,
+      start: job.start && isoZ(job.start),
+      end: isoZ(end),
+      rows: result.rowsRead,
+      inserted: result.inserted,
+      updated: result.updated,
+      unchanged: result.unchanged,
+      rejected: result.rejected,
+      deleted: result.deletions?.deleted ?? 0,
+      bytes: result.bytes,
+      watermarkMoved: result.watermarkMoved,
+    });
     ctx.failpoint('after-commit');
     return { kind: 'committed', result, taskId: task.id, start: job.start, end };
   } catch (error) {
@@ -201,7 +226,13 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         maxRejectRatio: settings.maxRejectRatio,
         noExpiryFrom: settings.noExpiryFrom,
         logger,
-        hooks: { midCopy: () => ctx.failpoint('mid-copy'), beforeCommit: () => ctx.failpoint('before-commit') },
+        hooks: {
+          midCopy: (rows) => {
+            ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'downloading', bytes: counted.bytes, rows });
+            ctx.failpoint('mid-copy');
+          },
+          beforeCommit: () => ctx.failpoint('before-commit'),
+        },
         ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: complete } } : {}),
         recordFailure: last,
       });

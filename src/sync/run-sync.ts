@@ -12,6 +12,7 @@ import { warehouseTables } from '../load/tables.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { failpoints } from './failpoints.js';
+import type { WindowProgress } from './export-window.js';
 import { syncChain, type ChainCommand, type ChainOutcome, type ChainRunSettings } from './sync-chain.js';
 
 export interface SyncRequest {
@@ -28,7 +29,11 @@ export interface SyncReport {
   readonly exitCode: 0 | 1 | 3;
 }
 
-export async function runSync(config: SyncConfig, request: SyncRequest, deps: { warehouse: Warehouse; logger: Logger; signal: AbortSignal }): Promise<SyncReport> {
+export async function runSync(
+  config: SyncConfig,
+  request: SyncRequest,
+  deps: { warehouse: Warehouse; logger: Logger; signal: AbortSignal; progress?: (update: WindowProgress) => void },
+): Promise<SyncReport> {
   const chains = config.spaaza.chains.filter((c) => request.chainId === undefined || c.id === request.chainId);
   if (chains.length === 0) {
     throw new ConfigError(`Chain ${request.chainId} is not configured.`, [
@@ -65,6 +70,7 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: { 
         logger,
         signal: deps.signal,
         failpoint: failpoints(config.failpoint),
+        ...(deps.progress ? { progress: deps.progress } : {}),
       });
     } finally {
       await api.close();

@@ -11,7 +11,7 @@ import { tryLockChain } from '../load/chain-lock.js';
 import { createRun } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
-import { runWindow, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome } from './export-window.js';
+import { runWindow, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
 import type { Failpoints } from './failpoints.js';
 import { markAbandoned, setMarker, taskMarker, unfinishedRows, type RunRow } from './run-rows.js';
 import { planBackfill, planIncremental, type TimeWindow } from './windows.js';
@@ -41,6 +41,7 @@ export interface ChainRunInput {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly failpoint: Failpoints;
+  readonly progress?: (update: WindowProgress) => void;
 }
 
 export interface WindowReport {
@@ -86,6 +87,7 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
       logger,
       signal: input.signal,
       failpoint: input.failpoint,
+      ...(input.progress ? { progress: input.progress } : {}),
     };
     const mode = input.command.mode;
     const run = async (job: WindowJob, resumed: boolean): Promise<WindowOutcome> => {
