@@ -11,6 +11,7 @@ import { registerLoadFileCommand } from './load-file-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
 import { registerCheckCommand } from './check-command.js';
+import { registerScheduleCommand } from './schedule-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerSyncCommands } from './sync-commands.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSyncCommands(program, (code) => (commandExitCode = code));
+  registerScheduleCommand(program);
   registerStatusCommand(program);
   registerCheckCommand(program, (code) => (commandExitCode = code));
   registerMigrateCommand(program);

@@ -57,7 +57,7 @@ export interface LoadWindowInput {
    * Mark the run failed (and keep its first rejects) when the load fails; default true. False
    * for an attempt the caller will retry in the same window, so only the last one is recorded.
    */
-  readonly recordFailure?: boolean;
+  readonly recordFailure?: boolean | (() => boolean);
 }
 
 export interface LoadResult extends RunCounts {
@@ -177,7 +177,8 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId, deletions };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    const recorded = input.recordFailure === false ? await rollback(input) : await recordFailure(input, cause, stats, firstRejects);
+    const record = typeof input.recordFailure === 'function' ? input.recordFailure() : input.recordFailure !== false;
+    const recorded = record ? await recordFailure(input, cause, stats, firstRejects) : await rollback(input);
     throw new WindowLoadError(cause, recorded, stats, firstRejects);
   } finally {
     client.off('error', onConnectionError);

@@ -70,7 +70,16 @@ export interface WindowJob {
 }
 
 export type WindowOutcome =
-  | { readonly kind: 'committed'; readonly result: LoadResult; readonly taskId: number; readonly start: Date | null; readonly end: Date }
+  | {
+      readonly kind: 'committed';
+      readonly result: LoadResult;
+      readonly taskId: number;
+      readonly start: Date | null;
+      readonly end: Date;
+      /** Wall time of the whole window, and of the wait for the export task to finish. */
+      readonly seconds: number;
+      readonly exportWaitSeconds: number;
+    }
   /** The stored task can no longer be downloaded: its window must be planned again. */
   | { readonly kind: 'abandoned'; readonly reason: string };
 
@@ -88,6 +97,7 @@ export class WindowError extends SpaazaSyncError {
 
 export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<WindowOutcome> {
   const { api, db, tables, logger } = ctx;
+  const startedAt = performance.now();
   try {
     let task: Task;
     let end = job.end;
@@ -106,7 +116,9 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
 
     await setRunState(db, tables, job.rowId, 'polling');
     ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'polling', bytes: 0, rows: 0 });
+    const waitStartedAt = performance.now();
     task = await pollUntilFinished(ctx, task);
+    const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
     if (task.state.code === 'ERROR') {
       const logs = JSON.stringify(task.logs ?? []).slice(0, 2000);
       throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
@@ -130,13 +142,17 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       watermarkMoved: result.watermarkMoved,
     });
     ctx.failpoint('after-commit');
-    return { kind: 'committed', result, taskId: task.id, start: job.start, end };
+    return { kind: 'committed', result, taskId: task.id, start: job.start, end, seconds: (performance.now() - startedAt) / 1000, exportWaitSeconds };
   } catch (error) {
     if (error instanceof ExtractError && error.code === 'download_unavailable' && job.taskId !== null) {
       await markAbandoned(db, tables, job.rowId, error.message);
       return { kind: 'abandoned', reason: error.message };
     }
     if (error instanceof WindowError && error.keptForResume) throw error;
+    if (ctx.signal.aborted) {
+      // Shutting down: the window was rolled back; its row keeps the task for the next run.
+      throw new WindowError('interrupted', 'The run was interrupted; the window was rolled back and the next run resumes its export task.', true, error);
+    }
     if (error instanceof WindowLoadError && error.recorded) throw error;
     const failure = error instanceof SpaazaSyncError ? error : new WindowError('window_failed', error instanceof Error ? error.message : String(error), false, error);
     await markFailed(db, tables, job.rowId, { code: failure.code, message: failure.message }).catch((e: unknown) =>
@@ -206,7 +222,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
     await setDownloading(db, tables, job.rowId, redactUrl(url));
     const download = await api.download(url, { signal: ctx.signal }).catch((error: unknown) => error as Error);
     if (download instanceof Error) {
-      if (last || !(download instanceof SpaazaSyncError && download.retryable)) throw download;
+      if (last || ctx.signal.aborted || !(download instanceof SpaazaSyncError && download.retryable)) throw download;
       logger.warn('download failed; retrying with a fresh URL', { attempt, error: download.message });
       continue;
     }
@@ -234,11 +250,11 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
           beforeCommit: () => ctx.failpoint('before-commit'),
         },
         ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: complete } } : {}),
-        recordFailure: last,
+        recordFailure: () => last && !ctx.signal.aborted,
       });
     } catch (error) {
       download.body.destroy();
-      if (last || !(error instanceof SpaazaSyncError && error.retryable)) throw error;
+      if (last || ctx.signal.aborted || !(error instanceof SpaazaSyncError && error.retryable)) throw error;
       logger.warn('the download broke off; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
     }
   }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SyncConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import { TasksClient } from '../extract/tasks-client.js';
+import { TasksClient, type RetryInfo } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { warehouseTables } from '../load/tables.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
@@ -32,7 +32,13 @@ export interface SyncReport {
 export async function runSync(
   config: SyncConfig,
   request: SyncRequest,
-  deps: { warehouse: Warehouse; logger: Logger; signal: AbortSignal; progress?: (update: WindowProgress) => void },
+  deps: {
+    warehouse: Warehouse;
+    logger: Logger;
+    signal: AbortSignal;
+    progress?: (update: WindowProgress) => void;
+    onHttpRetry?: (info: RetryInfo) => void;
+  },
 ): Promise<SyncReport> {
   const chains = config.spaaza.chains.filter((c) => request.chainId === undefined || c.id === request.chainId);
   if (chains.length === 0) {
@@ -56,6 +62,7 @@ export async function runSync(
       requestTimeoutMs: config.extract.requestTimeoutMs,
       executeTimeoutMs: config.extract.executeTimeoutMs,
       retries: config.extract.httpRetries,
+      ...(deps.onHttpRetry ? { onRetry: deps.onHttpRetry } : {}),
     });
     try {
       return await syncChain({

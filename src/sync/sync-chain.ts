@@ -57,6 +57,8 @@ export interface WindowReport {
   readonly rejected: number;
   readonly deleted: number;
   readonly deletionsRefused: boolean;
+  readonly seconds: number;
+  readonly exportWaitSeconds: number;
 }
 
 export interface ChainOutcome {
@@ -99,6 +101,7 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     // 1. Finish what an earlier run left, oldest first, with its stored bounds and task.
     let resumedFullRefresh = false;
     for (const row of await unfinishedRows(db, input.tables, input.chainId, mode)) {
+      if (input.signal.aborted) break;
       if (Date.now() - row.startedAt.getTime() > input.settings.resumeMaxAgeMs) {
         await markAbandoned(db, input.tables, row.id, 'too old to resume');
         continue;
@@ -116,6 +119,7 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     // 2. Plan new windows.
     async function runNew(planned: readonly (TimeWindow | null)[]): Promise<void> {
       for (const window of planned) {
+        if (input.signal.aborted) return; // shutting down: plan nothing more
         const rowId = await createRun(db, input.tables, {
           runId: input.runId,
           chainId: input.chainId,
@@ -197,6 +201,8 @@ function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committe
     rejected: r.rejected,
     deleted: r.deletions?.deleted ?? 0,
     deletionsRefused: r.deletions?.refused ?? false,
+    seconds: outcome.seconds,
+    exportWaitSeconds: outcome.exportWaitSeconds,
   };
 }
 
