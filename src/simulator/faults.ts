@@ -19,6 +19,8 @@ const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reset'), afterBytes: z.number().int().min(0).optional() }),
   /** Storage only: send the full Content-Length, then close after `keepBytes` (default half). */
   z.object({ kind: z.literal('truncate'), keepBytes: z.number().int().min(0).optional() }),
+  /** Storage only: send the file at this many bytes per second (a slow download). */
+  z.object({ kind: z.literal('throttle'), bytesPerSecond: z.number().int().min(1) }),
   /** download_url only: the URL handed out expires after this many (virtual) seconds. */
   z.object({ kind: z.literal('expire'), seconds: z.number().int().min(0) }),
   /** run_task only: the task stays INPROGRESS forever. */
@@ -33,6 +35,7 @@ const ALLOWED: Record<FaultAction['kind'], readonly FaultPoint[]> = {
   delay: [...API_POINTS, 'storage'],
   reset: [...API_POINTS, 'storage'],
   truncate: ['storage'],
+  throttle: ['storage'],
   expire: ['download_url'],
   stuck: ['run_task'],
   error: ['run_task'],

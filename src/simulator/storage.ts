@@ -68,6 +68,11 @@ export class Storage {
 
     const limit =
       injected?.kind === 'reset' ? injected.afterBytes ?? 0 : injected?.kind === 'truncate' ? injected.keepBytes ?? Math.floor(size / 2) : null;
+    if (injected?.kind === 'throttle') {
+      await writeBytes(res, throttled(createReadStream(path, { highWaterMark: 16 * 1024 }), injected.bytesPerSecond)).catch(() => {});
+      res.end();
+      return;
+    }
     if (limit === null || limit >= size) {
       await pipeline(createReadStream(path), res).catch(() => {}); // the client may hang up
       return;
@@ -104,6 +109,14 @@ async function writeBytes(res: ServerResponse, source: AsyncIterable<Buffer>): P
   for await (const chunk of source) {
     if (res.destroyed) return;
     if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+/** Passes chunks on no faster than `bytesPerSecond`. */
+async function* throttled(source: AsyncIterable<Buffer>, bytesPerSecond: number): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    yield chunk;
+    await sleep((chunk.length / bytesPerSecond) * 1000);
   }
 }
 

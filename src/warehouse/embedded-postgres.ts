@@ -56,7 +56,7 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(root: string, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(root: string, logger: Logger, options: { port?: number } = {}): Promise<EmbeddedServer> {
   const home = await chooseHome(path.resolve(root), logger);
   const dataDir = path.join(home, 'pg');
   const passFile = path.join(home, '.pgpass');
@@ -77,7 +77,7 @@ export async function startEmbeddedPostgres(root: string, logger: Logger): Promi
     }
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const instance = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

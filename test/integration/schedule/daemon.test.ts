@@ -1,0 +1,240 @@
+// `spaaza-sync schedule` as operators run it: real processes on a fast cron, two replicas on one
+// warehouse, SIGKILL and SIGTERM mid-window, a database restart under the daemon, health/metrics.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../../src/log.js';
+import { compareWithGroundTruth } from '../../../src/simulator/compare-warehouse.js';
+import { startEmbeddedPostgres } from '../../../src/warehouse/embedded-postgres.js';
+import { openWarehouse, type Warehouse } from '../../../src/warehouse/warehouse.js';
+import { startHarness, type Harness } from '../../support/sync-harness.js';
+import { connectionStringOf, openTestWarehouse, withSchema } from '../../support/warehouse.js';
+
+let warehouse: Warehouse;
+before(async () => {
+  warehouse = await openTestWarehouse();
+});
+after(async () => {
+  await warehouse?.close();
+});
+
+const FAST = { SPAAZA_INCREMENTAL_CRON: '*/2 * * * * *', SPAAZA_FULL_REFRESH_CRON: '0 0 1 1 *', SPAAZA_PARALLEL_CHAINS: '2' };
+
+interface Daemon {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+function startDaemon(h: Harness, databaseUrl: string, args: string[] = [], env: Record<string, string> = {}): Daemon {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'schedule', '--shutdown-timeout', '15s', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...h.env, ...FAST, DATABASE_URL: databaseUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d));
+  child.stderr!.on('data', (d: Buffer) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000, daemons: Daemon[] = []): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    // A table the daemon has not created yet reads as "not yet".
+    const value = await probe().catch(() => null);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${daemons.map((d) => d.output()).join('\n---\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function committedRows(db: Warehouse, schema: string): Promise<{ chain_id: string; task_id: string; started_at: Date; finished_at: Date }[]> {
+  const { rows } = await db.pool.query(`SELECT chain_id, task_id, started_at, finished_at FROM "${schema}".sync_runs WHERE state = 'committed' ORDER BY started_at`);
+  return rows;
+}
+
+describe('spaaza-sync schedule', () => {
+  it('two replicas run each tick once, never sync a chain twice at once, and stop cleanly on SIGTERM', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const h = await startHarness(warehouse, schema, { chains: 2, vouchersPerChain: 800 }, { SPAAZA_BACKFILL_START_DATE: '' });
+      const a = startDaemon(h, connectionStringOf(warehouse), ['--metrics-port', '0', '--metrics-host', '127.0.0.1']);
+      const b = startDaemon(h, connectionStringOf(warehouse));
+      try {
+        await waitFor('both chains synced', async () => new Set((await committedRows(warehouse, schema)).map((r) => r.chain_id)).size === 2);
+        const created = h.sim.chainIds.flatMap((chainId) => Array.from({ length: 5 }, () => h.sim.vouchers.create(chainId).id));
+        h.sim.advance(15 * 60);
+        const since = Date.now();
+        await waitFor('a tick after the activity', async () => (await committedRows(warehouse, schema)).filter((r) => r.finished_at.getTime() > since).length >= 4);
+
+        const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(a.output())?.[1]);
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        assert.equal(health.status, 200);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.match(metrics, /spaaza_sync_runs_total\{chain="176[45]",mode="incremental",outcome="ok"\} \d+/);
+        assert.match(metrics, /spaaza_sync_freshness_lag_seconds\{chain="1764"\}/);
+        assert.match(metrics, /spaaza_sync_window_duration_seconds_count/);
+
+        await waitFor('both replicas to have won a tick', async () => {
+          const { rows } = await warehouse.pool.query(`SELECT count(DISTINCT holder)::int AS n FROM "${schema}".schedule_leases`);
+          return rows[0].n === 2;
+        });
+        const stopAt = Date.now();
+        a.child.kill('SIGTERM');
+        b.child.kill('SIGTERM');
+        const [ea, eb] = await Promise.all([a.exited, b.exited]);
+        assert.deepEqual([ea.code, eb.code], [0, 0], a.output() + b.output());
+        assert.ok(Math.max(ea.at, eb.at) - stopAt < 15_000, 'both stopped within the bound');
+
+        // Each tick ran once in total: no two replicas elected for the same key.
+        const leases = await warehouse.pool.query(`SELECT count(*)::int AS n, count(DISTINCT key)::int AS keys, count(DISTINCT holder)::int AS holders FROM "${schema}".schedule_leases`);
+        assert.equal(leases.rows[0].n, leases.rows[0].keys);
+        assert.equal(leases.rows[0].holders, 2, 'both replicas won ticks');
+        // Never two runs of one chain at the same time, and one export task per window.
+        const rows = await committedRows(warehouse, schema);
+        for (const chainId of ['1764', '1765']) {
+          const own = rows.filter((r) => r.chain_id === chainId);
+          for (let i = 1; i < own.length; i++) assert.ok(own[i]!.started_at >= own[i - 1]!.finished_at, `chain ${chainId}: runs overlap`);
+        }
+        assert.equal(new Set(rows.map((r) => r.task_id)).size, rows.length, 'every window its own export task, loaded once');
+        const { rows: present } = await warehouse.pool.query(`SELECT count(*)::int AS n FROM "${schema}".vouchers WHERE voucher_id = ANY($1)`, [created]);
+        assert.equal(present[0].n, created.length);
+        for (const chainId of h.sim.chainIds) assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, chainId)).equal);
+      } finally {
+        a.child.kill('SIGKILL');
+        b.child.kill('SIGKILL');
+        await h.close();
+      }
+    });
+  });
+
+  it('a replica killed mid-window leaves its work to the other, which resumes the same export task', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 1500 }, { SPAAZA_BACKFILL_START_DATE: '' });
+      h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 60_000 } }]);
+      const a = startDaemon(h, connectionStringOf(warehouse));
+      const b = startDaemon(h, connectionStringOf(warehouse));
+      try {
+        const row = await waitFor(
+          'a window downloading',
+          async () => {
+            const { rows } = await warehouse.pool.query(`SELECT id::int, task_id::int FROM "${schema}".sync_runs WHERE state IN ('downloading', 'loading')`);
+            return rows[0] as { id: number; task_id: number } | undefined;
+          },
+          30_000,
+          [a, b],
+        );
+        const holder = await waitFor('the lease holder', async () => {
+          const { rows } = await warehouse.pool.query(`SELECT holder FROM "${schema}".schedule_leases WHERE completed_at IS NULL ORDER BY elected_at DESC LIMIT 1`);
+          return rows[0]?.holder as string | undefined;
+        });
+        const pid = Number(holder.split(':')[1]);
+        const victim = [a, b].find((d) => d.child.pid === pid) ?? a;
+        // The startup catch-up run is not elected: kill whichever process holds the chain's lock.
+        const { rows: locks } = await warehouse.pool.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted`);
+        assert.ok(locks.length >= 1);
+        victim.child.kill('SIGKILL');
+        const survivor = victim === a ? b : a;
+        const done = await waitFor(
+          'the window committed by the survivor',
+          async () => {
+            const { rows } = await warehouse.pool.query(`SELECT state, task_id::int FROM "${schema}".sync_runs WHERE id = $1`, [row.id]);
+            return rows[0]?.state === 'committed' ? rows[0] : null;
+          },
+          40_000,
+        );
+        assert.equal(done.task_id, row.task_id, 'the same export task, not a new one');
+        assert.equal(survivor.child.exitCode, null, 'the survivor still runs');
+        assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
+      } finally {
+        a.child.kill('SIGKILL');
+        b.child.kill('SIGKILL');
+        await h.close();
+      }
+    });
+  });
+
+  it('SIGTERM mid-download exits 0 in time, changes nothing, and the next start resumes the task', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 1500 }, { SPAAZA_BACKFILL_START_DATE: '' });
+      h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 60_000 } }]);
+      const first = startDaemon(h, connectionStringOf(warehouse));
+      try {
+        const row = await waitFor(
+          'a window downloading',
+          async () => {
+            const { rows } = await warehouse.pool.query(`SELECT id::int, task_id::int FROM "${schema}".sync_runs WHERE state IN ('downloading', 'loading')`);
+            return rows[0] as { id: number; task_id: number } | undefined;
+          },
+          30_000,
+          [first],
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        const stopAt = Date.now();
+        first.child.kill('SIGTERM');
+        const exit = await first.exited;
+        assert.equal(exit.code, 0, first.output());
+        assert.ok(exit.at - stopAt < 15_000);
+        const counts = await warehouse.pool.query(`SELECT (SELECT count(*)::int FROM "${schema}".vouchers) AS vouchers, (SELECT count(*)::int FROM "${schema}".sync_state) AS watermarks`);
+        assert.deepEqual(counts.rows[0], { vouchers: 0, watermarks: 0 }, `nothing committed\n${first.output()}`);
+        const kept = await warehouse.pool.query(`SELECT state, task_id::int FROM "${schema}".sync_runs WHERE id = $1`, [row.id]);
+        assert.notEqual(kept.rows[0].state, 'failed');
+        assert.equal(kept.rows[0].task_id, row.task_id);
+
+        const creates = h.sim.calls().create_task;
+        const second = startDaemon(h, connectionStringOf(warehouse));
+        try {
+          await waitFor('the resumed window committed', async () => {
+            const { rows } = await warehouse.pool.query(`SELECT state FROM "${schema}".sync_runs WHERE id = $1`, [row.id]);
+            return rows[0]?.state === 'committed';
+          });
+          assert.ok(h.sim.calls().create_task >= creates);
+          const resumed = await warehouse.pool.query(`SELECT task_id::int FROM "${schema}".sync_runs WHERE id = $1`, [row.id]);
+          assert.equal(resumed.rows[0].task_id, row.task_id, 'the next start resumed the same task');
+        } finally {
+          second.child.kill('SIGKILL');
+        }
+      } finally {
+        first.child.kill('SIGKILL');
+        await h.close();
+      }
+    });
+  });
+
+  it('recovers without a restart when the database restarts under it', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'spaaza-restart-'));
+    await chmod(root, 0o755);
+    let server = await startEmbeddedPostgres(root, silentLogger);
+    const own = await openWarehouse({ databaseUrl: server.connectionString, logger: silentLogger });
+    const h = await startHarness(own, 'restart', { chains: 1, vouchersPerChain: 300 }, { SPAAZA_BACKFILL_START_DATE: '' });
+    const daemon = startDaemon(h, server.connectionString);
+    try {
+      await waitFor('a first committed run', async () => (await committedRows(own, 'restart')).length > 0);
+      // Restart the server on the same port under the running daemon.
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 1500));
+      server = await startEmbeddedPostgres(root, silentLogger, { port: server.port });
+      h.sim.vouchers.create(1764);
+      h.sim.advance(900);
+      const since = Date.now();
+      await waitFor('a run committed after the restart', async () => {
+        try {
+          return (await committedRows(own, 'restart')).some((r) => r.finished_at.getTime() > since);
+        } catch {
+          return false;
+        }
+      }, 45_000);
+      assert.equal(daemon.child.exitCode, null, 'the daemon did not die');
+      assert.ok((await compareWithGroundTruth(own.pool, 'restart', h.sim, 1764)).equal);
+    } finally {
+      daemon.child.kill('SIGKILL');
+      await h.close();
+      await own.close();
+      await server.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
