@@ -1,8 +1,9 @@
 /** `spaaza-sync load-file FILE --chain N`: loads a voucher CSV downloaded by hand. */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { loadFile } from '../load/load-file.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
+import { instant, positiveInteger, ratio } from './arguments.js';
 import { withWarehouse } from './warehouse-session.js';
 
 export function registerLoadFileCommand(program: Command): void {
@@ -46,21 +47,4 @@ export function registerLoadFileCommand(program: Command): void {
         );
       });
     });
-}
-
-function positiveInteger(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
-
-function ratio(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1, e.g. 0.01 for 1%');
-  return n;
-}
-
-function instant(value: string): Date {
-  const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO 8601 instant, e.g. 2026-05-26T12:00:00Z');
-  return date;
 }

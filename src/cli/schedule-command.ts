@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Command, InvalidArgumentError } from 'commander';
-import { parseDuration } from '../config/index.js';
+import type { Command } from 'commander';
 import { createMetrics } from '../schedule/metrics.js';
 import { startHealthServer } from '../schedule/health-server.js';
 import { SyncDaemon } from '../schedule/daemon.js';
+import { duration, port } from './arguments.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
 
 interface ScheduleOptions extends ConfigOptions {
@@ -74,15 +74,4 @@ export function registerScheduleCommand(program: Command): void {
         logger.info('schedule stopped');
       });
     });
-}
-
-function port(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
-  return Number(value);
-}
-
-function duration(value: string): number {
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 30s or 2m');
-  return ms;
 }

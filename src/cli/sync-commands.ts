@@ -1,8 +1,9 @@
 /** `sync`, `backfill` and `full-refresh`: the runs of the main job, for every chain or one. */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { ChainOutcome } from '../sync/sync-chain.js';
 import { runSync, type SyncReport, type SyncRequest } from '../sync/run-sync.js';
 import { isoZ } from '../sync/windows.js';
+import { positiveInteger, ratio, utcDay } from './arguments.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
 import { progressLine } from './progress-line.js';
 
@@ -65,21 +66,4 @@ function describeChain(o: ChainOutcome): string {
   const counts = `${o.windows.length} window(s), ${sum('rowsRead')} rows read: ${sum('inserted')} inserted, ${sum('updated')} updated, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected${sum('deleted') ? `, ${sum('deleted')} soft-deleted` : ''}`;
   const head = `chain ${o.chainId}: ${o.status === 'ok' ? 'ok' : 'FAILED'}: ${counts}; watermark ${watermark}\n`;
   return o.error ? `${head}  [${o.error.code}] ${o.error.message}\n` : head;
-}
-
-function positiveInteger(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
-
-function ratio(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1, e.g. 0.01 for 1%');
-  return n;
-}
-
-/** A CLI date is 00:00:00Z of that UTC day (DESIGN §1). */
-function utcDay(value: string): Date {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new InvalidArgumentError('expected a date as YYYY-MM-DD');
-  return new Date(`${value}T00:00:00Z`);
 }
