@@ -341,6 +341,17 @@ export class TasksClient {
     await this.sleep(delayMs);
   }
 
+  /** The export task whose `desc` holds `marker`, among the newest 200 export tasks, or null. */
+  async findTaskByMarker(marker: string): Promise<Task | null> {
+    for (let page = 0; page < ADOPT_PAGES; page++) {
+      const tasks = await this.listTasks({ action: 'export', limit: ADOPT_PAGE, offset: page * ADOPT_PAGE });
+      const found = tasks.find((t) => t.desc.includes(marker));
+      if (found) return found;
+      if (tasks.length < ADOPT_PAGE) return null;
+    }
+    return null;
+  }
+
   /** Looks for the task whose desc holds `marker` among the newest export tasks. */
   private async findByMarker(marker: string, spec: CallSpec, failure: Failure, attempt: number): Promise<Task | null> {
     try {

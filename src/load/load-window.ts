@@ -57,7 +57,7 @@ export interface LoadWindowInput {
    * Mark the run failed (and keep its first rejects) when the load fails; default true. False
    * for an attempt the caller will retry in the same window, so only the last one is recorded.
    */
-  readonly recordFailure?: boolean | (() => boolean);
+  readonly recordFailure?: boolean | ((error: Error) => boolean);
 }
 
 export interface LoadResult extends RunCounts {
@@ -169,6 +169,11 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     };
     await markCommitted(client, tables, input.syncRunId, counts);
     const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
+    if (deletions?.skippedBecause === 'incomplete') {
+      logger.warn('the full export could not be proven complete (no Content-Length, a Content-Encoding, or rejects without an id): upserted, but nothing was deleted', {
+        candidates: deletions.candidates,
+      });
+    }
     if (deletions && deletions.skippedBecause === null) {
       await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
     }
@@ -177,7 +182,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId, deletions };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    const record = typeof input.recordFailure === 'function' ? input.recordFailure() : input.recordFailure !== false;
+    const record = typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false;
     const recorded = record ? await recordFailure(input, cause, stats, firstRejects) : await rollback(input);
     throw new WindowLoadError(cause, recorded, stats, firstRejects);
   } finally {

@@ -36,14 +36,13 @@ export async function reconcileDeletions(
   params: { chainId: number; exportedAt: Date; rowsInExport: number },
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
-  // Seen: every staged row, and every reject whose id could be read.
+  // Seen: every staged row, and every reject whose id could be read. NOT EXISTS plans as a hash
+  // anti-join; NOT IN over a million ids would not.
   const unseen = `
     FROM ${tables.vouchers} v
     WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
-      AND v.voucher_id NOT IN (
-        SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'
-        UNION ALL
-        SELECT written_id::bigint FROM ${STAGING_TABLE} WHERE kind = 'x' AND written_id ~ '^[0-9]{1,18}$')`;
+      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'r' AND s.voucher_id = v.voucher_id)
+      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'x' AND s.written_id = v.voucher_id::text)`;
   const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
   const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
   const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({
@@ -55,13 +54,14 @@ export async function reconcileDeletions(
     candidates,
   });
 
-  if (candidates === 0) return keep(null, false);
   if (!options.isComplete()) return keep('incomplete', false);
+  if (candidates === 0) return keep(null, false);
   const tooMany = params.rowsInExport === 0 || candidates > options.maxDeleteRatio * live;
   if (tooMany && !options.allowMassDelete) return keep('guard', true);
 
   const { rowCount } = await client.query(
-    `UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now()
+    // The deletion is a version of the row as of this export, so no older export can revive it.
+    `UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now(), source_exported_at = $2
      WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})`,
     [params.chainId, params.exportedAt],
   );

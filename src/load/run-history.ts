@@ -38,7 +38,13 @@ export interface RunCounts {
   readonly unknownColumns: readonly string[];
   readonly exportedAt: Date;
   /** Full refresh only. */
-  readonly deletions?: { readonly deleted: number; readonly refused: boolean; readonly liveBefore: number; readonly liveAfter: number } | null;
+  readonly deletions?: {
+    readonly deleted: number;
+    readonly refused: boolean;
+    readonly liveBefore: number;
+    readonly liveAfter: number;
+    readonly skippedBecause: 'incomplete' | 'guard' | null;
+  } | null;
 }
 
 export async function markCommitted(client: ClientBase, tables: WarehouseTables, id: number, counts: RunCounts): Promise<void> {
@@ -47,8 +53,11 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
        rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_unchanged = $5, rows_rejected = $6,
        rows_inconsistent = $7, rows_duplicate = $8, bytes = $9, unknown_columns = $10, source_exported_at = $11,
        rows_deleted = $12, deletions_refused = $13, live_rows_before = $14, live_rows_after = $15,
-       error_code = CASE WHEN $13 THEN 'deletions_refused' END,
-       error_message = CASE WHEN $13 THEN 'the full refresh would delete more vouchers than maxDeleteRatio allows; nothing was deleted (use --allow-mass-delete if that is right)' END
+       error_code = CASE WHEN $13 THEN 'deletions_refused' WHEN $16 THEN 'deletions_skipped_incomplete' END,
+       error_message = CASE
+         WHEN $13 THEN 'the full refresh would delete more vouchers than maxDeleteRatio allows; nothing was deleted (use --allow-mass-delete if that is right)'
+         WHEN $16 THEN 'the export could not be proven complete (no Content-Length, a Content-Encoding, or rejects without an id); upserted, nothing deleted'
+       END
      WHERE id = $1`,
     [
       id,
@@ -66,6 +75,7 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
       counts.deletions?.refused ?? false,
       counts.deletions?.liveBefore ?? null,
       counts.deletions?.liveAfter ?? null,
+      counts.deletions?.skippedBecause === 'incomplete',
     ],
   );
 }
@@ -79,7 +89,7 @@ export async function markFailed(
   await client.query(
     `UPDATE ${tables.syncRuns} SET state = 'failed', finished_at = clock_timestamp(), error_code = $2, error_message = $3,
        rows_read = coalesce($4, rows_read), rows_rejected = coalesce($5, rows_rejected), bytes = coalesce($6, bytes)
-     WHERE id = $1`,
+     WHERE id = $1 AND state <> 'committed'`,
     [id, failure.code, failure.message, failure.rowsRead ?? null, failure.rejected ?? null, failure.bytes ?? null],
   );
 }

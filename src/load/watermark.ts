@@ -11,6 +11,11 @@ export interface WatermarkAdvance {
   /** Start of the window; null for an unfiltered export, which covers everything before its end. */
   readonly windowStart: Date | null;
   readonly windowEnd: Date;
+  /**
+   * May this window create the chain's first watermark? True for incremental and full-refresh
+   * windows; false for a backfill, whose range says nothing about what lies before it.
+   */
+  readonly establish?: boolean;
 }
 
 /** Returns true when the watermark moved. */
@@ -21,13 +26,23 @@ export async function advanceWatermark(
   syncRunId: number,
   advance: WatermarkAdvance,
 ): Promise<boolean> {
-  const { rowCount } = await client.query(
-    `INSERT INTO ${tables.syncState} AS s (chain_id, stream, watermark, last_run_id, updated_at)
-     VALUES ($1, $2, $3, $4, now())
-     ON CONFLICT (chain_id, stream) DO UPDATE SET watermark = EXCLUDED.watermark, last_run_id = EXCLUDED.last_run_id, updated_at = now()
-     WHERE s.watermark < EXCLUDED.watermark AND ($5::timestamptz IS NULL OR s.watermark >= $5::timestamptz)`,
-    [chainId, advance.stream, advance.windowEnd, syncRunId, advance.windowStart],
-  );
+  const move = `watermark = $3, last_run_id = $4, updated_at = now()`;
+  const forward = `s.watermark < $3 AND ($5::timestamptz IS NULL OR s.watermark >= $5::timestamptz)`;
+  const { rowCount } =
+    advance.establish === false
+      ? await client.query(`UPDATE ${tables.syncState} AS s SET ${move} WHERE chain_id = $1 AND stream = $2 AND ${forward}`, [
+          chainId,
+          advance.stream,
+          advance.windowEnd,
+          syncRunId,
+          advance.windowStart,
+        ])
+      : await client.query(
+          `INSERT INTO ${tables.syncState} AS s (chain_id, stream, watermark, last_run_id, updated_at)
+           VALUES ($1, $2, $3, $4, now())
+           ON CONFLICT (chain_id, stream) DO UPDATE SET ${move} WHERE ${forward}`,
+          [chainId, advance.stream, advance.windowEnd, syncRunId, advance.windowStart],
+        );
   return (rowCount ?? 0) > 0;
 }
 

@@ -105,7 +105,8 @@ export class SyncDaemon {
     const { config, warehouse, logger, metrics } = this.options;
     try {
       const report = await this.withDatabaseRetry(command.mode, () =>
-        runSync(config, { command }, {
+        // A full refresh waits for chains an incremental run holds (both fire at 03:00 by default).
+        runSync(config, { command, ...(command.mode === 'full-refresh' ? { lockWaitMs: 60 * 60_000 } : {}) }, {
           warehouse,
           logger,
           signal: this.controller.signal,

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
 import { ExtractError } from '../extract/errors.js';
-import { redactUrl } from '../extract/redact.js';
+import { redactText, redactUrl } from '../extract/redact.js';
 import type { Task } from '../extract/task-schemas.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
@@ -64,6 +64,8 @@ export interface WindowJob {
   readonly marker: string;
   /** Set when resuming: the stored task, never created or executed again. */
   readonly taskId: number | null;
+  /** The window's row existed before this run (its task may exist even without a stored id). */
+  readonly resumed: boolean;
   /** Move the watermark with this window (not for a detached backfill decided by the rule itself). */
   readonly advancesWatermark: boolean;
   readonly reconcile?: Omit<ReconcileOptions, 'isComplete'>;
@@ -101,14 +103,16 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
   try {
     let task: Task;
     let end = job.end;
+    // A resumed row without a task id may still have one: the crash came between create and store.
+    const earlier = job.taskId === null && job.resumed ? await api.findTaskByMarker(job.marker) : null;
     if (job.taskId === null) {
-      const created = await api.createTask(exportRequest(ctx, job), job.marker);
+      const created = earlier ? { task: earlier, adopted: true } : await api.createTask(exportRequest(ctx, job), job.marker);
       task = created.task;
       if (job.start === null && end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
       await setTask(db, tables, job.rowId, task.id, end);
       logger.info(created.adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
       ctx.failpoint('after-create');
-      await api.executeTask(task.id);
+      if (!earlier) await api.executeTask(task.id);
     } else {
       task = await api.getTask(job.taskId);
       logger.info('resuming the stored export task', { taskId: task.id, state: task.state.code });
@@ -120,7 +124,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     task = await pollUntilFinished(ctx, task);
     const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
     if (task.state.code === 'ERROR') {
-      const logs = JSON.stringify(task.logs ?? []).slice(0, 2000);
+      const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
       throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
     }
     if (end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
@@ -228,8 +232,8 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
     }
     const counted = { bytes: 0 };
     const complete = () => download.contentLength !== null && download.contentEncoding === null && counted.bytes === download.contentLength;
-    await setRunState(db, tables, job.rowId, 'loading');
     try {
+      await setRunState(db, tables, job.rowId, 'loading');
       return await loadWindow({
         client: db,
         tables,
@@ -238,7 +242,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         source: countBytes(download.body, download.contentLength, counted, ctx),
         exportedAt,
         window: { start: job.start, end },
-        ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end } } : {}),
+        ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end, establish: job.mode !== 'backfill' } } : {}),
         maxRejectRatio: settings.maxRejectRatio,
         noExpiryFrom: settings.noExpiryFrom,
         logger,
@@ -250,14 +254,20 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
           beforeCommit: () => ctx.failpoint('before-commit'),
         },
         ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: complete } } : {}),
-        recordFailure: () => last && !ctx.signal.aborted,
+        // Only a failure that will not be retried is recorded (with its first rejects).
+        recordFailure: (error) => (last || !retryable(error)) && !ctx.signal.aborted,
       });
     } catch (error) {
       download.body.destroy();
-      if (last || ctx.signal.aborted || !(error instanceof SpaazaSyncError && error.retryable)) throw error;
+      if (last || ctx.signal.aborted || !retryable(error)) throw error;
       logger.warn('the download broke off; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
     }
   }
+}
+
+/** Whether a fresh download may help: our own errors say so; anything else (a broken stream) may. */
+function retryable(error: unknown): boolean {
+  return error instanceof SpaazaSyncError ? error.retryable : true;
 }
 
 /** Counts the body's bytes and fails before COMMIT when fewer arrive than Content-Length said. */

@@ -21,6 +21,8 @@ export interface SyncRequest {
   readonly chainId?: number;
   /** Overrides sync.maxRejectRatio for this run. */
   readonly maxRejectRatio?: number;
+  /** Wait this long for chains another run holds (the daemon's full refresh must not be skipped). */
+  readonly lockWaitMs?: number;
 }
 
 export interface SyncReport {
@@ -77,6 +79,7 @@ export async function runSync(
         logger,
         signal: deps.signal,
         failpoint: failpoints(config.failpoint),
+        ...(request.lockWaitMs ? { lockWaitMs: request.lockWaitMs } : {}),
         ...(deps.progress ? { progress: deps.progress } : {}),
       });
     } finally {

@@ -4,7 +4,7 @@
  * never created again), then plan and run new windows strictly in order; the first failure stops
  * the chain. One module knows all three stages: extract (the export task), transform and load.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { tryLockChain } from '../load/chain-lock.js';
@@ -42,6 +42,8 @@ export interface ChainRunInput {
   readonly signal: AbortSignal;
   readonly failpoint: Failpoints;
   readonly progress?: (update: WindowProgress) => void;
+  /** Wait this long for a chain held by another run before skipping it (default: do not wait). */
+  readonly lockWaitMs?: number;
 }
 
 export interface WindowReport {
@@ -71,12 +73,20 @@ export interface ChainOutcome {
 
 export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
   const logger = input.logger.child({ chain: input.chainId, mode: input.command.mode });
-  const db = await input.pool.connect();
+  const windows: WindowReport[] = [];
+  let db: PoolClient;
+  try {
+    db = await input.pool.connect();
+  } catch (error) {
+    logger.error('cannot reach the warehouse', { error: (error as Error).message });
+    return { chainId: input.chainId, status: 'failed', windows, watermark: null, error: { code: 'warehouse_unreachable', message: (error as Error).message } };
+  }
   const onError = (error: Error) => logger.warn('the run connection failed', { error: error.message });
   db.on('error', onError);
-  const windows: WindowReport[] = [];
   try {
-    if (!(await tryLockChain(db, input.schema, input.chainId))) {
+    // A host that vanishes must not hold the chain's lock until the kernel's default keepalive (2 h).
+    await db.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
+    if (!(await acquireChainLock(db, input))) {
       logger.warn('another run holds this chain; skipped');
       return { chainId: input.chainId, status: 'locked', windows, watermark: null };
     }
@@ -166,6 +176,16 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
   }
 }
 
+/** Takes the chain's lock, waiting up to `lockWaitMs` (checking every 2 s) unless aborted. */
+async function acquireChainLock(db: PoolClient, input: ChainRunInput): Promise<boolean> {
+  const deadline = Date.now() + (input.lockWaitMs ?? 0);
+  for (;;) {
+    if (await tryLockChain(db, input.schema, input.chainId)) return true;
+    if (Date.now() >= deadline || input.signal.aborted) return false;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 function jobFor(rowId: number, marker: string, window: TimeWindow | null, taskId: number | null, command: ChainCommand, maxDeleteRatio: number): WindowJob {
   return {
     rowId,
@@ -174,6 +194,7 @@ function jobFor(rowId: number, marker: string, window: TimeWindow | null, taskId
     end: window?.end ?? null,
     marker,
     taskId,
+    resumed: false,
     advancesWatermark: true,
     ...(command.mode === 'full-refresh' ? { reconcile: { maxDeleteRatio, allowMassDelete: command.allowMassDelete } } : {}),
   };
@@ -183,7 +204,7 @@ function jobForRow(row: RunRow, command: ChainCommand, marker: string, maxDelete
   const window = row.windowStart && row.windowEnd ? { start: row.windowStart, end: row.windowEnd } : null;
   const job = jobFor(row.id, marker, window, row.taskId, command, maxDeleteRatio);
   // An unfiltered row keeps its stored end (created_date − settle) once its task exists.
-  return window === null ? { ...job, end: row.windowEnd } : job;
+  return { ...job, resumed: true, ...(window === null ? { end: row.windowEnd } : {}) };
 }
 
 function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committed' }>, resumed: boolean): WindowReport {

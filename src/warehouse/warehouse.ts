@@ -43,7 +43,14 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   }
   const displayUrl = embedded?.displayUrl ?? redactConnectionString(connectionString);
 
-  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, application_name: 'spaaza-sync' });
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    application_name: 'spaaza-sync',
+    // Never wait forever for a connection, and notice a dead server on idle sockets.
+    connectionTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (error) => logger.warn('warehouse connection lost', { error: error.message }));
   try {
