@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
 import { emptyTransformStats, readVoucherCsv, type TransformEvent, type TransformStats } from '../transform/read-voucher-csv.js';
 import { markCommitted, markFailed, type RunCounts } from './run-history.js';
-import { copySql, createStagingSql, stagingLine, STAGING_TABLE } from './staging.js';
+import { copySql, createStagingSql, stagingLine, STAGING_TABLE, storable } from './staging.js';
 import type { WarehouseTables } from './tables.js';
 import { upsertCampaigns } from './upsert-campaigns.js';
 import { upsertVouchers } from './upsert-vouchers.js';
@@ -257,8 +257,8 @@ export async function insertRejects(
       input.window?.start ?? null,
       input.window?.end ?? null,
       rejects.map((r) => r.line),
-      rejects.map((r) => r.voucherId),
-      rejects.map((r) => r.raw),
+      rejects.map((r) => r.voucherId && storable(r.voucherId)),
+      rejects.map((r) => storable(r.raw)),
       rejects.map((r) => r.reason),
     ],
   );

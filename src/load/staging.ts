@@ -31,7 +31,7 @@ export function stagingLine(event: TransformEvent): string | null {
   }
   if (event.kind === 'reject') {
     const { reject } = event;
-    const fields = ['x', String(reject.line), cell(reject.voucherId), escape(reject.raw), escape(reject.reason), '\\N'];
+    const fields = ['x', String(reject.line), cell(reject.voucherId && storable(reject.voucherId)), escape(storable(reject.raw)), escape(reject.reason), '\\N'];
     for (let i = 0; i < DATA_COLUMNS.length; i++) fields.push('\\N');
     return fields.join('\t') + '\n';
   }
@@ -42,6 +42,11 @@ function cell(value: string | boolean | null | undefined): string {
   if (value === null || value === undefined) return '\\N';
   if (typeof value === 'boolean') return value ? 't' : 'f';
   return escape(value);
+}
+
+/** PostgreSQL text cannot hold NUL: a rejected record keeps it visible as the six characters \u0000. */
+export function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
 }
 
 const SPECIAL = /[\\\n\r\t]/;

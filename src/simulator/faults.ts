@@ -19,6 +19,8 @@ const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reset'), afterBytes: z.number().int().min(0).optional() }),
   /** Storage only: send the full Content-Length, then close after `keepBytes` (default half). */
   z.object({ kind: z.literal('truncate'), keepBytes: z.number().int().min(0).optional() }),
+  /** API only: answer with this body instead (a malformed answer: HTML, non-JSON, wrong shape…). */
+  z.object({ kind: z.literal('body'), status: z.number().int().min(100).max(599).optional(), contentType: z.string().optional(), body: z.string() }),
   /** Storage only: send the file at this many bytes per second (a slow download). */
   z.object({ kind: z.literal('throttle'), bytesPerSecond: z.number().int().min(1) }),
   /** download_url only: the URL handed out expires after this many (virtual) seconds. */
@@ -36,6 +38,7 @@ const ALLOWED: Record<FaultAction['kind'], readonly FaultPoint[]> = {
   reset: [...API_POINTS, 'storage'],
   truncate: ['storage'],
   throttle: ['storage'],
+  body: [...API_POINTS],
   expire: ['download_url'],
   stuck: ['run_task'],
   error: ['run_task'],

@@ -34,6 +34,11 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
     req.socket.resetAndDestroy();
     return true;
   }
+  if (fault?.kind === 'body') {
+    res.writeHead(fault.status ?? 200, { 'Content-Type': fault.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(fault.body) });
+    res.end(fault.body);
+    return true;
+  }
   if (fault?.kind === 'status') {
     const error = new HttpError(fault.status, fault.status === 429 ? 'rate_limited' : 'server_error', `injected ${fault.status}`);
     sendError(res, error, retryAfterHeader(fault.status, fault.retryAfterSeconds));

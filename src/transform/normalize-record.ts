@@ -42,6 +42,8 @@ export function normalizeRecord(fields: readonly string[], line: number, raw: st
   const reject = (reason: string): Normalized => ({ reject: { line, raw, reason, voucherId: writtenId } });
 
   if (raw.includes('\u0000')) return reject('the record contains a NUL character, which PostgreSQL text cannot hold');
+  // The decoder turns bytes that are not UTF-8 into U+FFFD: storing that would silently change the data.
+  if (raw.includes('\uFFFD')) return reject('the record is not valid UTF-8 (or holds U+FFFD); export the file as UTF-8');
   if (fields.length !== map.headers.length) {
     return reject(`expected ${map.headers.length} fields as in the header, found ${fields.length}`);
   }
