@@ -213,7 +213,19 @@ describe('spaaza-sync schedule', () => {
     const daemon = startDaemon(h, server.connectionString);
     try {
       await waitFor('a first committed run', async () => (await committedRows(own, 'restart')).length > 0);
-      // Restart the server on the same port under the running daemon.
+      // First a restart in the middle of a window: a slow download is loading when the server goes.
+      h.sim.vouchers.create(1764);
+      h.sim.advance(900);
+      h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 2_000 } }]);
+      await waitFor('a window loading', async () => {
+        const { rows } = await own.pool.query(`SELECT 1 FROM restart.sync_runs WHERE state = 'loading'`);
+        return rows.length > 0;
+      });
+      await server.stop();
+      await new Promise((r) => setTimeout(r, 1500));
+      server = await startEmbeddedPostgres(root, silentLogger, { port: server.port });
+      h.sim.setFaults([]);
+      // And a restart between runs, on the same port, under the running daemon.
       await server.stop();
       await new Promise((r) => setTimeout(r, 1500));
       server = await startEmbeddedPostgres(root, silentLogger, { port: server.port });
@@ -227,8 +239,10 @@ describe('spaaza-sync schedule', () => {
           return false;
         }
       }, 45_000);
+      await waitFor('the warehouse to equal the source', async () => (await compareWithGroundTruth(own.pool, 'restart', h.sim, 1764)).equal, 45_000, [daemon]);
       assert.equal(daemon.child.exitCode, null, 'the daemon did not die');
-      assert.ok((await compareWithGroundTruth(own.pool, 'restart', h.sim, 1764)).equal);
+      const { rows } = await own.pool.query(`SELECT count(*)::int AS n FROM restart.sync_runs WHERE state NOT IN ('committed', 'failed', 'abandoned')`);
+      assert.equal(rows[0].n, 0, 'the window cut by the restart was resumed and finished');
     } finally {
       daemon.child.kill('SIGKILL');
       await h.close();
