@@ -212,7 +212,8 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
       clearInterval(ticker);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (!options.storageDir) await rm(storageDir, { recursive: true, force: true });
+      await state.tasks.idle(); // an export still being written would race the removal
+      if (!options.storageDir) await rm(storageDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }

@@ -64,6 +64,8 @@ export class TaskStore {
   private readonly settled = new EventEmitter();
   private nextId = FIRST_TASK_ID;
   private generation = 0;
+  /** Exports being rendered, so that closing can wait for their files. */
+  private readonly rendering = new Set<Promise<unknown>>();
 
   constructor(private readonly options: TaskStoreOptions) {
     this.settled.setMaxListeners(0);
@@ -86,6 +88,11 @@ export class TaskStore {
     this.log(task, 'info', `Task created; scheduled for ${isoSeconds(request.onceSeconds * 1000)}`);
     this.tasks.set(task.id, task);
     return task;
+  }
+
+  /** Resolves when no export is being rendered. */
+  async idle(): Promise<void> {
+    while (this.rendering.size > 0) await Promise.allSettled([...this.rendering]);
   }
 
   get(id: number): Task | undefined {
@@ -162,7 +169,7 @@ export class TaskStore {
 
     const snapshot = dataset.snapshot(task.request.chain, Math.floor(now / 1000));
     const file = this.fileOf(task);
-    writeExportFile(
+    const render = writeExportFile(
       { dataset, snapshot, segment: task.request.segment, format: task.request.format, dialect: this.options.dialect(), seed: this.options.seed },
       file,
     ).then(
@@ -180,6 +187,8 @@ export class TaskStore {
         this.maybeFinish(task, run, clock.nowMs());
       },
     );
+    this.rendering.add(render);
+    void render.finally(() => this.rendering.delete(render));
   }
 
   private maybeFinish(task: Task, run: TaskRun, now: number): void {
