@@ -37,10 +37,11 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   const tables = warehouseTables(input.schema);
   const fromStdin = input.file === '-';
   const exportedAt = input.exportedAt ?? (fromStdin ? new Date() : (await stat(input.file)).mtime);
-  const source = fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file);
 
   // A dedicated connection, destroyed at the end so that its session lock can never linger.
   const client = await input.warehouse.pool.connect();
+  // Opened only once the connection exists, so a failed connect leaks no file handle.
+  const source = fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file);
   try {
     if (!(await tryLockChain(client, input.schema, input.chainId))) throw new ChainLockedError(input.chainId);
     const syncRunId = await createRun(client, tables, {
