@@ -2,25 +2,17 @@
 // fails its window with a clear error, and every malformed Services API answer fails or retries
 // with a sentence — and what was loaded before stays exactly as it was.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WindowLoadError } from '../../src/load/load-window.js';
-import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import { loadCsv } from '../support/load.js';
-import { newTally, printTally } from '../support/reliability-report.js';
+import { reliabilitySuite } from '../support/reliability-report.js';
 import { startHarness } from '../support/sync-harness.js';
 import { newDataset, renderCsv } from '../support/voucher-csv.js';
 import { assertMatchesSource } from '../support/warehouse-checks.js';
-import { fingerprint, openTestWarehouse, withSchema } from '../support/warehouse.js';
+import { fingerprint, withSchema } from '../support/warehouse.js';
 
-let warehouse: Warehouse;
-const tally = newTally();
-before(async () => {
-  warehouse = await openTestWarehouse();
-});
-after(async () => {
-  await warehouse?.close();
-  printTally('Bad input (malformed CSVs and Services API answers)', tally);
-});
+const suite = reliabilitySuite('Bad input (malformed CSVs and Services API answers)');
+const tally = suite.tally;
 
 const H = 'id,voucher_key,chain_id,user_id,campaign_id,campaign_type,campaign_title,type,status,locked,title,currency_id,currency_symbol,amount_original,amount_redeemed,amount,date_time_creation,date_time_redeemed,date_time_expiry';
 const good = (id: number, over: Partial<Record<string, string>> = {}) => {
@@ -73,14 +65,14 @@ const CSVS: { name: string; body: string | Buffer; outcome: { rejects: number } 
 
 describe('malformed CSVs', () => {
   it(`${CSVS.length} malformed files: rejects with lines and reasons, or a clear failure; earlier data untouched`, async (t) => {
-    await withSchema(warehouse, t, async (schema) => {
-      await loadCsv(warehouse, schema, renderCsv(newDataset(300)));
-      const baseline = await fingerprint(warehouse, `(SELECT * FROM "${schema}".vouchers WHERE voucher_id < 9000) `);
+    await withSchema(suite.warehouse(), t, async (schema) => {
+      await loadCsv(suite.warehouse(), schema, renderCsv(newDataset(300)));
+      const baseline = await fingerprint(suite.warehouse(), `(SELECT * FROM "${schema}".vouchers WHERE voucher_id < 9000) `);
       for (const c of CSVS) {
         tally.faults.add(`csv: ${c.name}`);
         tally.phases.add('COPY');
         tally.runs += 1;
-        const outcome = await loadCsv(warehouse, schema, c.body, { exportedAt: new Date('2026-06-01T00:00:00Z') }).then(
+        const outcome = await loadCsv(suite.warehouse(), schema, c.body, { exportedAt: new Date('2026-06-01T00:00:00Z') }).then(
           (result) => ({ result }),
           (error: unknown) => ({ error }),
         );
@@ -92,13 +84,13 @@ describe('malformed CSVs', () => {
           assert.ok('result' in outcome, `${c.name}: ${'error' in outcome ? String(outcome.error) : ''}`);
           assert.equal(outcome.result.rejected, c.outcome.rejects, c.name);
           if (c.outcome.rejects > 0) {
-            const { rows } = await warehouse.pool.query(`SELECT line, reason FROM "${schema}".voucher_rejects WHERE sync_run_id = $1`, [outcome.result.syncRunId]);
+            const { rows } = await suite.warehouse().pool.query(`SELECT line, reason FROM "${schema}".voucher_rejects WHERE sync_run_id = $1`, [outcome.result.syncRunId]);
             assert.ok(rows.every((r) => Number(r.line) >= 2 && r.reason.length > 10), `${c.name}: rejects carry their line and a reason`);
           }
         }
-        assert.equal(await fingerprint(warehouse, `(SELECT * FROM "${schema}".vouchers WHERE voucher_id < 9000) `), baseline, `${c.name}: earlier data changed`);
+        assert.equal(await fingerprint(suite.warehouse(), `(SELECT * FROM "${schema}".vouchers WHERE voucher_id < 9000) `), baseline, `${c.name}: earlier data changed`);
       }
-      const dup = await warehouse.pool.query(`SELECT status FROM "${schema}".vouchers WHERE voucher_id = 9001`);
+      const dup = await suite.warehouse().pool.query(`SELECT status FROM "${schema}".vouchers WHERE voucher_id = 9001`);
       assert.equal(dup.rows[0].status, 'claimed', 'the last file that carried 9001 wins');
     });
   });
@@ -121,8 +113,8 @@ const API_ANSWERS: { name: string; at: 'create_task' | 'get_task' | 'download_ur
 
 describe('malformed Services API answers', () => {
   it(`${API_ANSWERS.length} malformed answers: a clear failure (or a retry), nothing lost, the next run converges`, async (t) => {
-    await withSchema(warehouse, t, async (schema) => {
-      const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 300 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_DOWNLOAD_ATTEMPTS: '1', SPAAZA_HTTP_RETRIES: '1' });
+    await withSchema(suite.warehouse(), t, async (schema) => {
+      const h = await startHarness(suite.warehouse(), schema, { chains: 1, vouchersPerChain: 300 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_DOWNLOAD_ATTEMPTS: '1', SPAAZA_HTTP_RETRIES: '1' });
       try {
         assert.equal((await h.sync({ mode: 'incremental' })).exitCode, 0);
         for (const answer of API_ANSWERS) {
@@ -130,20 +122,20 @@ describe('malformed Services API answers', () => {
           tally.phases.add(answer.at === 'create_task' ? 'create' : answer.at === 'get_task' ? 'poll' : 'download');
           h.sim.vouchers.create(1764);
           h.sim.advance(900);
-          const before = await fingerprint(warehouse, `"${schema}".vouchers`);
+          const before = await fingerprint(suite.warehouse(), `"${schema}".vouchers`);
           h.sim.setFaults([{ at: answer.at, action: { kind: 'body', body: answer.body, ...(answer.status ? { status: answer.status } : {}), ...(answer.contentType ? { contentType: answer.contentType } : {}) } }]);
           const faulty = await h.sync({ mode: 'incremental' });
           tally.runs += 1;
           assert.equal(faulty.exitCode, 1, `${answer.name}: the run must fail`);
           const error = faulty.outcomes[0]!.error!;
           assert.ok(/GET|POST|download|task|response|JSON|URL/i.test(error.message) && error.message.length > 30, `${answer.name}: unclear error: ${error.message}`);
-          assert.equal(await fingerprint(warehouse, `"${schema}".vouchers`), before, `${answer.name}: data changed`);
+          assert.equal(await fingerprint(suite.warehouse(), `"${schema}".vouchers`), before, `${answer.name}: data changed`);
           h.sim.setFaults([]);
           h.sim.advance(60);
           const clean = await h.sync({ mode: 'incremental' }, { SPAAZA_RESUME_MAX_AGE: '1s' });
           tally.runs += 1;
           assert.equal(clean.exitCode, 0, `${answer.name}: the next run failed: ${JSON.stringify(clean.outcomes[0]!.error)}`);
-          await assertMatchesSource(warehouse, schema, h.sim, tally, answer.name);
+          await assertMatchesSource(suite.warehouse(), schema, h.sim, tally, answer.name);
         }
       } finally {
         await h.close();

@@ -1,31 +1,23 @@
 // SIGKILL at every phase of a window: the CLI is killed by its own failpoint, then run again. The
 // warehouse must equal the source, and a window whose export task existed never gets a second one.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { newTally, printTally } from '../support/reliability-report.js';
+import { describe, it } from 'node:test';
+import { reliabilitySuite } from '../support/reliability-report.js';
 import { startHarness } from '../support/sync-harness.js';
 import { assertMatchesSource, countLeaks } from '../support/warehouse-checks.js';
-import { connectionStringOf, openTestWarehouse, withSchema } from '../support/warehouse.js';
+import { connectionStringOf, withSchema } from '../support/warehouse.js';
 
-let warehouse: Warehouse;
-const tally = newTally();
-before(async () => {
-  warehouse = await openTestWarehouse();
-});
-after(async () => {
-  await warehouse?.close();
-  printTally('Crash matrix (SIGKILL at each phase, then a clean rerun)', tally);
-});
+const suite = reliabilitySuite('Crash matrix (SIGKILL at each phase, then a clean rerun)');
+const tally = suite.tally;
 
 const PHASES = ['after-create', 'polling', 'mid-download', 'mid-copy', 'before-commit', 'after-commit'] as const;
 
 describe('killed at every phase of a full refresh', () => {
   for (const phase of PHASES) {
     it(`recovers after SIGKILL ${phase}`, async (t) => {
-      await withSchema(warehouse, t, async (schema) => {
+      await withSchema(suite.warehouse(), t, async (schema) => {
         // 2,000 vouchers: a body of several COPY chunks, so mid-copy fires mid-stream.
-        const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 2000 }, { SPAAZA_BACKFILL_START_DATE: '' });
+        const h = await startHarness(suite.warehouse(), schema, { chains: 1, vouchersPerChain: 2000 }, { SPAAZA_BACKFILL_START_DATE: '' });
         const output: string[] = [];
         try {
           assert.equal((await h.sync({ mode: 'incremental' })).exitCode, 0);
@@ -42,21 +34,21 @@ describe('killed at every phase of a full refresh', () => {
           tally.faults.add(`SIGKILL ${phase}`);
           tally.phases.add(phase);
           assert.equal(killed.signal, 'SIGKILL', `${phase}: ${killed.stderr}`);
-          const { rows: before } = await warehouse.pool.query(`SELECT id::int, task_id::int, task_marker, state FROM "${schema}".sync_runs WHERE mode = 'full-refresh'`);
+          const { rows: before } = await suite.warehouse().pool.query(`SELECT id::int, task_id::int, task_marker, state FROM "${schema}".sync_runs WHERE mode = 'full-refresh'`);
           assert.equal(before.length, 1);
 
           const rerun = await h.cli(['full-refresh']);
           output.push(rerun.stdout, rerun.stderr);
           tally.runs += 1;
           assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
-          await assertMatchesSource(warehouse, schema, h.sim, tally, phase);
+          await assertMatchesSource(suite.warehouse(), schema, h.sim, tally, phase);
 
           const marker = before[0].task_marker as string;
           const exports = h.sim.state.tasks.list().filter((task) => task.request.desc === marker);
           assert.equal(exports.length, 1, `${phase}: one export task for the killed window`);
-          const { rows: afterRows } = await warehouse.pool.query(`SELECT state FROM "${schema}".sync_runs WHERE id = $1`, [before[0].id]);
+          const { rows: afterRows } = await suite.warehouse().pool.query(`SELECT state FROM "${schema}".sync_runs WHERE id = $1`, [before[0].id]);
           assert.equal(afterRows[0].state, 'committed', `${phase}: the killed window was resumed and committed`);
-          const secrets = [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(warehouse)).password}@`];
+          const secrets = [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(suite.warehouse())).password}@`];
           const leaks = countLeaks(output, secrets);
           tally.leaks += leaks;
           assert.equal(leaks, 0);

@@ -2,23 +2,15 @@
 // a clean sync, then the warehouse against the source. One simulator and schema live through all
 // cycles, with customer activity between them, so faults also meet earlier faults' leftovers.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import type { FaultRule } from '../../src/simulator/faults.js';
-import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { newTally, printTally } from '../support/reliability-report.js';
+import { reliabilitySuite } from '../support/reliability-report.js';
 import { startHarness, type Harness } from '../support/sync-harness.js';
 import { assertMatchesSource, countLeaks } from '../support/warehouse-checks.js';
-import { connectionStringOf, openTestWarehouse, withSchema } from '../support/warehouse.js';
+import { connectionStringOf, withSchema } from '../support/warehouse.js';
 
-let warehouse: Warehouse;
-const tally = newTally();
-before(async () => {
-  warehouse = await openTestWarehouse();
-});
-after(async () => {
-  await warehouse?.close();
-  printTally('Fault matrix (each fault at its phase, then a clean sync)', tally);
-});
+const suite = reliabilitySuite('Fault matrix (each fault at its phase, then a clean sync)');
+const tally = suite.tally;
 
 interface Case {
   readonly name: string;
@@ -56,8 +48,8 @@ const CASES: Case[] = [
 ];
 
 it('survives every fault at every phase and converges to the source', async (t) => {
-  await withSchema(warehouse, t, async (schema) => {
-    const h = await startHarness(warehouse, schema, { chains: 2, vouchersPerChain: 600 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_HTTP_RETRIES: '3' });
+  await withSchema(suite.warehouse(), t, async (schema) => {
+    const h = await startHarness(suite.warehouse(), schema, { chains: 2, vouchersPerChain: 600 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_HTTP_RETRIES: '3' });
     const output: string[] = [];
     try {
       assert.equal((await h.sync({ mode: 'incremental' })).exitCode, 0);
@@ -79,13 +71,13 @@ it('survives every fault at every phase and converges to the source', async (t) 
         let trigger: string | null = null;
         if (c.phase === 'upsert') {
           trigger = `"${schema}".refuse_${round}`;
-          await warehouse.pool.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the fault matrix'; END $$;
+          await suite.warehouse().pool.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the fault matrix'; END $$;
             CREATE TRIGGER refuse BEFORE INSERT ON "${schema}".vouchers FOR EACH ROW EXECUTE FUNCTION ${trigger}();`);
         }
         const faulty = await h.sync({ mode: 'incremental' }, c.env ?? {});
         tally.runs += 1;
         assert.equal(faulty.exitCode !== 0, c.fails ?? false, `${c.name}: the faulty run ${c.fails ? 'should have failed' : 'should have recovered by itself'}: ${JSON.stringify(faulty.outcomes.map((o) => o.error))}`);
-        if (trigger) await warehouse.pool.query(`DROP TRIGGER refuse ON "${schema}".vouchers; DROP FUNCTION ${trigger}();`);
+        if (trigger) await suite.warehouse().pool.query(`DROP TRIGGER refuse ON "${schema}".vouchers; DROP FUNCTION ${trigger}();`);
         h.sim.setFaults([]);
         h.sim.setDialect({});
         if (c.name === 'task stuck') await new Promise((r) => setTimeout(r, 1100)); // past resumeMaxAge
@@ -94,16 +86,16 @@ it('survives every fault at every phase and converges to the source', async (t) 
         const clean = await h.sync({ mode: 'incremental' }, c.name === 'task stuck' ? { SPAAZA_RESUME_MAX_AGE: '1s' } : {});
         tally.runs += 1;
         assert.equal(clean.exitCode, 0, `${c.name}: the clean sync after the fault failed: ${JSON.stringify(clean.outcomes.map((o) => o.error))} (faulty run: ${faulty.exitCode})`);
-        await assertMatchesSource(warehouse, schema, h.sim, tally, c.name);
+        await assertMatchesSource(suite.warehouse(), schema, h.sim, tally, c.name);
       }
       // Claims, locks and deletions arrive with the full refresh: then the whole source matches.
       for (const chainId of h.sim.chainIds) for (const v of [...h.sim.groundTruth(chainId)].slice(0, 5)) h.sim.vouchers.delete(v.id);
       h.sim.advance(60);
       assert.equal((await h.sync({ mode: 'full-refresh', allowMassDelete: false })).exitCode, 0);
       tally.runs += 1;
-      await assertMatchesSource(warehouse, schema, h.sim, tally, 'final full refresh');
+      await assertMatchesSource(suite.warehouse(), schema, h.sim, tally, 'final full refresh');
       output.push(...h.lines);
-      const leaks = countLeaks(output, [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(warehouse)).password}@`]);
+      const leaks = countLeaks(output, [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(suite.warehouse())).password}@`]);
       tally.leaks += leaks;
       assert.equal(leaks, 0, 'a secret reached a log line');
     } finally {

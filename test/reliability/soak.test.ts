@@ -3,29 +3,21 @@
 // database connections do not grow from cycle to cycle.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Rng } from '../../src/simulator/random.js';
 import type { FaultRule } from '../../src/simulator/faults.js';
-import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { newTally, printTally } from '../support/reliability-report.js';
+import { reliabilitySuite } from '../support/reliability-report.js';
 import { startHarness } from '../support/sync-harness.js';
 import { assertMatchesSource, countLeaks } from '../support/warehouse-checks.js';
-import { connectionStringOf, openTestWarehouse, withSchema } from '../support/warehouse.js';
+import { connectionStringOf, withSchema } from '../support/warehouse.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-let warehouse: Warehouse;
-const tally = newTally();
-before(async () => {
-  warehouse = await openTestWarehouse();
-});
-after(async () => {
-  await warehouse?.close();
-  printTally('Soak (50 cycles, random activity and faults)', tally);
-});
+const suite = reliabilitySuite('Soak (50 cycles, random activity and faults)');
+const tally = suite.tally;
 
 const CYCLES = 50;
 const FAULTS: FaultRule[] = [
@@ -43,8 +35,8 @@ function resources(): { heapMb: number; fds: number } {
 }
 
 it(`${CYCLES} cycles converge to the source without leaking`, async (t) => {
-  await withSchema(warehouse, t, async (schema) => {
-    const h = await startHarness(warehouse, schema, { chains: 2, vouchersPerChain: 500, seed: 7 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_HTTP_RETRIES: '2' });
+  await withSchema(suite.warehouse(), t, async (schema) => {
+    const h = await startHarness(suite.warehouse(), schema, { chains: 2, vouchersPerChain: 500, seed: 7 }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_HTTP_RETRIES: '2' });
     const rng = new Rng(20261126);
     const samples: { heapMb: number; fds: number; connections: number }[] = [];
     try {
@@ -67,7 +59,7 @@ it(`${CYCLES} cycles converge to the source without leaking`, async (t) => {
         tally.runs += 1;
         if (report.exitCode !== 0) tally.phases.add('failed run');
         if (cycle % 10 === 0 || cycle === 5) {
-          const { rows } = await warehouse.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'spaaza-sync'`);
+          const { rows } = await suite.warehouse().pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'spaaza-sync'`);
           samples.push({ ...resources(), connections: rows[0].n });
         }
       }
@@ -76,8 +68,8 @@ it(`${CYCLES} cycles converge to the source without leaking`, async (t) => {
       const clean = await h.sync({ mode: 'full-refresh', allowMassDelete: true });
       tally.runs += 1;
       assert.equal(clean.exitCode, 0, JSON.stringify(clean.outcomes.map((o) => o.error)));
-      await assertMatchesSource(warehouse, schema, h.sim, tally, 'after the soak');
-      const leaks = countLeaks(h.lines, [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(warehouse)).password}@`]);
+      await assertMatchesSource(suite.warehouse(), schema, h.sim, tally, 'after the soak');
+      const leaks = countLeaks(h.lines, [...h.sim.tokens.map((tk) => tk.secret), `:${new URL(connectionStringOf(suite.warehouse())).password}@`]);
       tally.leaks += leaks;
       assert.equal(leaks, 0);
 

@@ -1,3 +1,7 @@
+import { after, before } from 'node:test';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { openTestWarehouse } from './warehouse.js';
+
 /** Tallies of the reliability suite, printed as one table at the end of each file. */
 export interface Tally {
   faults: Set<string>;
@@ -26,4 +30,27 @@ export function printTally(title: string, t: Tally): void {
     ['secret leaks', t.leaks],
   ];
   console.log(`\n${title}\n${rows.map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join('\n')}`);
+}
+
+/**
+ * The shared frame of a reliability file: the test warehouse opened before its tests and closed
+ * after them, and a tally printed at the end.
+ */
+export function reliabilitySuite(title: string): { readonly tally: Tally; warehouse(): Warehouse } {
+  const tally = newTally();
+  let warehouse: Warehouse | undefined;
+  before(async () => {
+    warehouse = await openTestWarehouse();
+  });
+  after(async () => {
+    await warehouse?.close();
+    printTally(title, tally);
+  });
+  return {
+    tally,
+    warehouse: () => {
+      if (!warehouse) throw new Error('the warehouse is opened in before()');
+      return warehouse;
+    },
+  };
 }

@@ -52,6 +52,19 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   }
 }
 
+/** The window being downloaded and loaded right now (its row and export task). */
+function windowInFlight(schema: string, daemons: Daemon[]): Promise<{ id: number; task_id: number }> {
+  return waitFor(
+    'a window downloading',
+    async () => {
+      const { rows } = await warehouse.pool.query(`SELECT id::int, task_id::int FROM "${schema}".sync_runs WHERE state IN ('downloading', 'loading')`);
+      return rows[0] as { id: number; task_id: number } | undefined;
+    },
+    30_000,
+    daemons,
+  );
+}
+
 async function committedRows(db: Warehouse, schema: string): Promise<{ chain_id: string; task_id: string; started_at: Date; finished_at: Date }[]> {
   const { rows } = await db.pool.query(`SELECT chain_id, task_id, started_at, finished_at FROM "${schema}".sync_runs WHERE state = 'committed' ORDER BY started_at`);
   return rows;
@@ -70,18 +83,22 @@ describe('spaaza-sync schedule', () => {
         const since = Date.now();
         await waitFor('a tick after the activity', async () => (await committedRows(warehouse, schema)).filter((r) => r.finished_at.getTime() > since).length >= 4);
 
-        const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(a.output())?.[1]);
-        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-        assert.equal(health.status, 200);
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        assert.match(metrics, /spaaza_sync_runs_total\{chain="176[45]",mode="incremental",outcome="ok"\} \d+/);
-        assert.match(metrics, /spaaza_sync_freshness_lag_seconds\{chain="1764"\}/);
-        assert.match(metrics, /spaaza_sync_window_duration_seconds_count/);
-
         await waitFor('both replicas to have won a tick', async () => {
           const { rows } = await warehouse.pool.query(`SELECT count(DISTINCT holder)::int AS n FROM "${schema}".schedule_leases`);
           return rows[0].n === 2;
         });
+        const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/healthz/.exec(a.output())?.[1]);
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        assert.equal(health.status, 200);
+        // This replica's counters show its own runs: wait until it has finished one.
+        const metrics = await waitFor('an ok run in the metrics of replica a', async () => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          return /outcome="ok"/.test(text) ? text : null;
+        });
+        assert.match(metrics, /spaaza_sync_runs_total\{chain="176[45]",mode="incremental",outcome="ok"\} \d+/);
+        assert.match(metrics, /spaaza_sync_freshness_lag_seconds\{chain="1764"\}/);
+        assert.match(metrics, /spaaza_sync_window_duration_seconds_count/);
+
         const stopAt = Date.now();
         a.child.kill('SIGTERM');
         b.child.kill('SIGTERM');
@@ -118,15 +135,7 @@ describe('spaaza-sync schedule', () => {
       const a = startDaemon(h, connectionStringOf(warehouse));
       const b = startDaemon(h, connectionStringOf(warehouse));
       try {
-        const row = await waitFor(
-          'a window downloading',
-          async () => {
-            const { rows } = await warehouse.pool.query(`SELECT id::int, task_id::int FROM "${schema}".sync_runs WHERE state IN ('downloading', 'loading')`);
-            return rows[0] as { id: number; task_id: number } | undefined;
-          },
-          30_000,
-          [a, b],
-        );
+        const row = await windowInFlight(schema, [a, b]);
         const holder = await waitFor('the lease holder', async () => {
           const { rows } = await warehouse.pool.query(`SELECT holder FROM "${schema}".schedule_leases WHERE completed_at IS NULL ORDER BY elected_at DESC LIMIT 1`);
           return rows[0]?.holder as string | undefined;
@@ -163,15 +172,7 @@ describe('spaaza-sync schedule', () => {
       h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 60_000 } }]);
       const first = startDaemon(h, connectionStringOf(warehouse));
       try {
-        const row = await waitFor(
-          'a window downloading',
-          async () => {
-            const { rows } = await warehouse.pool.query(`SELECT id::int, task_id::int FROM "${schema}".sync_runs WHERE state IN ('downloading', 'loading')`);
-            return rows[0] as { id: number; task_id: number } | undefined;
-          },
-          30_000,
-          [first],
-        );
+        const row = await windowInFlight(schema, [first]);
         await new Promise((r) => setTimeout(r, 500));
         const stopAt = Date.now();
         first.child.kill('SIGTERM');
