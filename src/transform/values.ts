@@ -10,8 +10,12 @@ export class ValueError extends Error {}
 // optional fractions; offsets as Z, ±HH:MM, ±HHMM or ±HH.
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** The exports' own form, `2026-05-26T12:00:00Z`: already canonical, so only its ranges need checking. */
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
 /** A timestamp as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` in UTC (microseconds, PostgreSQL's precision). */
 export function parseTimestamp(text: string): string {
+  if (CANONICAL.test(text) && canonicalInRange(text)) return text; // the hot path: three per row
   const m = TIMESTAMP.exec(text);
   if (!m) throw new ValueError(`"${text}" is not a timestamp (expected ISO 8601 such as 2026-05-26T12:00:00Z, or 2026-05-26 12:00:00 in UTC)`);
   const [, y, mo, d, h, mi, s, fraction = '', zone = 'Z'] = m as unknown as string[];
@@ -67,6 +71,14 @@ export function parseBoolean(text: string): boolean {
   if (TRUE.has(lower)) return true;
   if (FALSE.has(lower)) return false;
   throw new ValueError(`"${text}" is not a boolean (expected true/false, 1/0, yes/no or t/f)`);
+}
+
+function canonicalInRange(text: string): boolean {
+  const digits = (from: number, length: number) => Number(text.slice(from, from + length));
+  const year = digits(0, 4);
+  const month = digits(5, 2);
+  const day = digits(8, 2);
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && digits(11, 2) <= 23 && digits(14, 2) <= 59 && digits(17, 2) <= 59;
 }
 
 function daysInMonth(year: number, month: number): number {
