@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse, type Info } from 'csv-parse';
+import { parse } from 'csv-parse';
 import { TransformError } from '../errors.js';
 import { mapHeader, type HeaderMap } from './header-map.js';
 import { normalizeRecord, type NormalizeContext, type Reject, type VoucherRow } from './normalize-record.js';
@@ -34,7 +34,6 @@ const LINE_BREAK = /\r\n|\r|\n/g;
 
 interface ParsedRecord {
   readonly record: string[];
-  readonly info: Info;
   readonly raw: string;
 }
 
@@ -50,14 +49,14 @@ export async function* readVoucherCsv(
 ): AsyncGenerator<TransformEvent> {
   const parser = parse({
     bom: true,
-    info: true,
     raw: true,
     // Field counts are checked per row (a reject), and quotes inside unquoted fields are kept
     // literally: csv-parse's own error skipping can swallow the records that follow.
     relax_column_count: true,
     relax_quotes: true,
   });
-  const feeding = pipeline(source, parser);
+  // Bytes are counted on the way in: csv-parse's `info` option would cost a third of its time.
+  const feeding = pipeline(countBytes(source, stats), parser);
   feeding.catch(() => {}); // the same error surfaces from the parser below
 
   let map: HeaderMap | null = null;
@@ -69,7 +68,6 @@ export async function* readVoucherCsv(
       nextLine += parsed.raw.match(LINE_BREAK)?.length ?? 0;
       // The raw record without its line ending (csv-parse keeps only the CR of a CRLF).
       const raw = parsed.raw.replace(/(?:\r\n|\r|\n)$/, '');
-      stats.bytes = parsed.info.bytes;
       if (map === null) {
         map = mapHeader(parsed.record);
         stats.header = map;
@@ -101,5 +99,12 @@ export async function* readVoucherCsv(
     throw error;
   } finally {
     parser.destroy();
+  }
+}
+
+async function* countBytes(source: Readable | AsyncIterable<Buffer | string>, stats: TransformStats): AsyncGenerator<Buffer | string> {
+  for await (const chunk of source as AsyncIterable<Buffer | string>) {
+    stats.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    yield chunk;
   }
 }
