@@ -352,16 +352,10 @@ export class TasksClient {
     return null;
   }
 
-  /** Looks for the task whose desc holds `marker` among the newest export tasks. */
+  /** After an ambiguous POST /tasks: the task it may have created, or an error saying so. */
   private async findByMarker(marker: string, spec: CallSpec, failure: Failure, attempt: number): Promise<Task | null> {
     try {
-      for (let page = 0; page < ADOPT_PAGES; page++) {
-        const tasks = await this.listTasks({ action: 'export', limit: ADOPT_PAGE, offset: page * ADOPT_PAGE });
-        const found = tasks.find((t) => t.desc.includes(marker));
-        if (found) return found;
-        if (tasks.length < ADOPT_PAGE) return null;
-      }
-      return null;
+      return await this.findTaskByMarker(marker);
     } catch (error) {
       if (error instanceof ExtractError && (error.code === 'unauthorized' || error.code === 'forbidden')) throw error;
       const original = this.failureError(spec, failure, attempt);

@@ -131,6 +131,31 @@ describe('sync end to end', () => {
     });
   });
 
+  it('adopts the task of a row that crashed between creating its export and storing the id', async (t) => {
+    await withHarness(t, { chains: 1, vouchersPerChain: 200 }, async (h, schema) => {
+      // The state a crash right after POST /tasks leaves: a planned row with its marker, and the task at Spaaza.
+      const { rows } = await warehouse.pool.query(
+        `INSERT INTO "${schema}".sync_runs (run_id, chain_id, mode, state) VALUES (gen_random_uuid(), 1764, 'incremental', 'planned') RETURNING id::int`,
+      );
+      const marker = `spaaza-sync 1764/${rows[0].id} *..*`;
+      await warehouse.pool.query(`UPDATE "${schema}".sync_runs SET task_marker = $2 WHERE id = $1`, [rows[0].id, marker]);
+      const created = await fetch(`${h.sim.url}/tasks`, {
+        method: 'POST',
+        headers: { authorization: h.sim.bearer(1764), 'content-type': 'application/json' },
+        body: JSON.stringify({ chain: 1764, desc: marker, target: { action: 'export', export_index: 'vouchers', export_format: 'csv' }, trigger: { once: '2026-05-26T12:00:00Z' } }),
+      });
+      const task = (await created.json()) as { id: number };
+      const creates = h.sim.calls().create_task;
+
+      const report = await h.sync({ mode: 'incremental' });
+      assert.equal(report.exitCode, 0);
+      const first = report.outcomes[0]!.windows[0]!;
+      assert.deepEqual([first.rowId, first.taskId, first.resumed], [rows[0].id, task.id, true], 'the stored row adopted the existing task');
+      assert.equal(h.sim.calls().create_task - creates, 1, 'only the next, newly planned window created an export');
+      assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
+    });
+  });
+
   it('reads exports with offset timestamps, space timestamps and the classic voucher_* header', async (t) => {
     await withHarness(t, { chains: 1, vouchersPerChain: 300 }, async (h, schema) => {
       h.sim.setDialect({ timestamps: 'offset', header: 'classic', bom: true, lineEnding: '\r\n' });
