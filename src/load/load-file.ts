@@ -41,7 +41,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   // A dedicated connection, destroyed at the end so that its session lock can never linger.
   const client = await input.warehouse.pool.connect();
   // Opened only once the connection exists, so a failed connect leaks no file handle.
-  const source = fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file);
+  const opened: Readable[] = [fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file)];
+  const source = opened[0]!;
   try {
     if (!(await tryLockChain(client, input.schema, input.chainId))) throw new ChainLockedError(input.chainId);
     const syncRunId = await createRun(client, tables, {
@@ -59,6 +60,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         chainId: input.chainId,
         syncRunId,
         source,
+        // Standard input cannot be read twice; a file can.
+        ...(fromStdin ? {} : { reopen: () => opened[opened.push(createReadStream(input.file)) - 1]! }),
         exportedAt,
         maxRejectRatio: input.maxRejectRatio,
         noExpiryFrom: input.noExpiryFrom,
@@ -71,7 +74,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       throw error;
     }
   } finally {
-    if (!fromStdin) (source as Readable).destroy();
+    if (!fromStdin) for (const stream of opened) stream.destroy();
     client.release(true);
   }
 }

@@ -1,23 +1,23 @@
 /**
  * Loads one window's CSV stream into the warehouse in one transaction (DESIGN §2, §4):
- *   COPY (transform → staging) → reject threshold → upsert vouchers → upsert campaigns →
- *   insert rejects → close the run row → advance the watermark → COMMIT.
+ *   per batch of rows (merge-in-batches): COPY (transform → staging) → keep ids → upsert
+ *   vouchers → keep rejects; then reject threshold → upsert campaigns → deletions (full
+ *   refresh) → close the run row → advance the watermark → COMMIT.
  * Any failure rolls all of it back; the run row is then marked failed and the window's first
  * 1,000 rejects are kept, in a transaction of their own.
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { LoadError, SpaazaSyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
-import { emptyTransformStats, readVoucherCsv, type TransformEvent, type TransformStats } from '../transform/read-voucher-csv.js';
+import { emptyTransformStats, type TransformStats } from '../transform/read-voucher-csv.js';
+import { mergeInBatches, RepeatedIdAcrossBatches, type ExportObservations } from './merge-in-batches.js';
 import { markCommitted, markFailed, type RunCounts } from './run-history.js';
-import { copySql, createStagingSql, stagingLine, STAGING_TABLE, storable } from './staging.js';
+import { createExportIdsSql, createStagingSql, EXPORT_IDS_TABLE, STAGING_TABLE, storable } from './staging.js';
 import type { WarehouseTables } from './tables.js';
-import { upsertCampaigns } from './upsert-campaigns.js';
-import { upsertVouchers } from './upsert-vouchers.js';
+import { CampaignsSeen, upsertCampaigns } from './upsert-campaigns.js';
+import type { UpsertCounts } from './upsert-vouchers.js';
 import { advanceWatermark, type WatermarkAdvance } from './watermark.js';
 import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from './reconcile-deletions.js';
 
@@ -25,7 +25,11 @@ import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from 
 export const REJECT_ROWS_TOLERATED = 100;
 /** Rejects of a failed window kept for diagnosis. */
 export const FAILED_WINDOW_REJECTS_KEPT = 1000;
-const COPY_CHUNK_CHARS = 256 * 1024;
+/**
+ * Rows merged per batch. Smaller batches overlap parsing and merging sooner but pay a statement's
+ * overhead more often; at 50,000 the last, unoverlapped merge takes about half a second.
+ */
+export const MERGE_BATCH_ROWS = 50_000;
 
 /** Test and crash-test hooks at the named points of a load (DESIGN §5 failpoints). */
 export interface LoadHooks {
@@ -51,6 +55,13 @@ export interface LoadWindowInput {
   readonly noExpiryFrom: Date;
   readonly logger: Logger;
   readonly hooks?: LoadHooks;
+  /** Rows per merge batch (default MERGE_BATCH_ROWS); tests make it small to exercise many batches. */
+  readonly batchRows?: number;
+  /**
+   * Reads the export again from its start (a fresh download, the file reopened). Without it the
+   * export is merged at once; with it, in batches, read again only if an id repeats across them.
+   */
+  readonly reopen?: () => Promise<AsyncIterable<Buffer | string>> | AsyncIterable<Buffer | string>;
   /** Full refresh: soft-delete live vouchers this complete export no longer contains. */
   readonly reconcile?: ReconcileOptions;
   /**
@@ -87,9 +98,7 @@ export class WindowLoadError extends LoadError {
 
 export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   const { client, tables, logger } = input;
-  const stats = emptyTransformStats();
-  const firstRejects: Reject[] = [];
-  let rejectsWithoutId = 0;
+  let seen = observations();
   // A connection that dies mid-load also emits 'error'; without a listener that would crash the
   // process. The failing query reports it, so here it is only logged.
   const onConnectionError = (error: Error) => logger.warn('the warehouse connection failed during the load', { error: error.message });
@@ -98,38 +107,44 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   try {
     await client.query('BEGIN');
     await client.query(createStagingSql());
-    const events = readVoucherCsv(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
-    await pipeline(
-      events,
-      async function* toCopyText(source: AsyncIterable<TransformEvent>) {
-        let chunk = '';
-        for await (const event of source) {
-          if (event.kind === 'header' && event.map.unknown.length > 0) {
-            logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
-              columns: event.map.unknown.map((u) => u.header),
-            });
-          }
-          if (event.kind === 'reject') {
-            if (firstRejects.length < FAILED_WINDOW_REJECTS_KEPT) firstRejects.push(event.reject);
-            if (event.reject.voucherId === null) rejectsWithoutId += 1;
-          }
-          const line = stagingLine(event);
-          if (line === null) continue;
-          chunk += line;
-          if (chunk.length >= COPY_CHUNK_CHARS) {
-            yield chunk;
-            chunk = '';
-            await input.hooks?.midCopy?.(stats.rows);
-          }
-        }
-        if (chunk) yield chunk;
-      },
-      client.query(copyFrom(copySql())),
-    );
+    await client.query(createExportIdsSql());
+    // Without a way to read the export again, it is merged at once.
+    const batchRows = input.reopen ? (input.batchRows ?? MERGE_BATCH_ROWS) : Infinity;
+    const merge = (source: AsyncIterable<Buffer | string>, rows: number) =>
+      mergeInBatches(
+        {
+          client,
+          tables,
+          chainId: input.chainId,
+          syncRunId: input.syncRunId,
+          exportedAt: input.exportedAt,
+          source,
+          noExpiryFrom: input.noExpiryFrom,
+          batchRows: rows,
+          logger,
+          midCopy: input.hooks?.midCopy,
+          beforeMerge: input.hooks?.beforeUpsert,
+          storeRejects: () => insertStagedRejects(client, tables, input),
+        },
+        seen,
+      );
+    let vouchers: UpsertCounts;
+    if (batchRows === Infinity) {
+      vouchers = await merge(input.source, Infinity);
+    } else {
+      await client.query('SAVEPOINT before_batches');
+      try {
+        vouchers = await merge(input.source, batchRows);
+      } catch (error) {
+        if (!(error instanceof RepeatedIdAcrossBatches)) throw error;
+        logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
+        await client.query('ROLLBACK TO SAVEPOINT before_batches');
+        seen = observations();
+        vouchers = await merge(await input.reopen!(), Infinity);
+      }
+    }
+    const { stats, rejectsWithoutId } = seen;
 
-    // Temporary tables have no statistics until analysed; without them the planner picks
-    // nested loops for the upsert and the deletion anti-join.
-    await client.query(`ANALYZE ${STAGING_TABLE}`);
     if (stats.header === null) logger.info('the export is empty (no header): nothing to load');
     if (stats.rejected > REJECT_ROWS_TOLERATED && stats.rejected > input.maxRejectRatio * stats.records) {
       throw new LoadError(
@@ -140,12 +155,11 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       );
     }
 
-    await input.hooks?.beforeUpsert?.();
-    const present = stats.header?.present ?? new Set<string>();
-    const upsert = { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present };
-    const vouchers = stats.header ? await upsertVouchers(client, tables.vouchers, upsert) : { inserted: 0, updated: 0, distinct: 0 };
-    const campaignsWritten = stats.header ? await upsertCampaigns(client, tables.campaigns, upsert) : 0;
-    if (stats.rejected > 0) await insertStagedRejects(client, tables, input);
+    // Temporary tables have no statistics until analysed; without them the planner may pick a
+    // nested loop for the deletion anti-join.
+    if (input.reconcile) await client.query(`ANALYZE ${EXPORT_IDS_TABLE}`);
+    const upsert = mergeParams(input, stats);
+    const campaignsWritten = stats.header ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, upsert) : 0;
 
     const deletions = input.reconcile
       ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, {
@@ -183,11 +197,19 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
     const record = typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false;
-    const recorded = record ? await recordFailure(input, cause, stats, firstRejects) : await rollback(input);
-    throw new WindowLoadError(cause, recorded, stats, firstRejects);
+    const recorded = record ? await recordFailure(input, cause, seen.stats, seen.firstRejects) : await rollback(input);
+    throw new WindowLoadError(cause, recorded, seen.stats, seen.firstRejects);
   } finally {
     client.off('error', onConnectionError);
   }
+}
+
+function observations(): ExportObservations {
+  return { stats: emptyTransformStats(), firstRejects: [], firstRejectsKept: FAILED_WINDOW_REJECTS_KEPT, rejectsWithoutId: 0, campaigns: new CampaignsSeen(), batches: 0 };
+}
+
+function mergeParams(input: LoadWindowInput, stats: TransformStats) {
+  return { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present: stats.header?.present ?? new Set<string>() };
 }
 
 /** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */

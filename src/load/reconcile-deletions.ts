@@ -1,14 +1,14 @@
 /**
  * Deletions, which only a full refresh can see (Spaaza exports never contain deleted vouchers):
  * soft-delete the chain's live vouchers that a complete unfiltered export did not contain. Runs
- * inside the window's transaction, after the upsert, against the staged ids.
+ * inside the window's transaction, after the upsert, against the export's ids.
  *
  * Safety: only a complete export deletes; only rows whose version predates the export (so
  * vouchers loaded by a later export are safe); and a guard refuses to delete more than
  * `maxDeleteRatio` of the live rows (or anything at all on a 0-row export) unless allowed.
  */
 import type { ClientBase } from 'pg';
-import { STAGING_TABLE } from './staging.js';
+import { EXPORT_IDS_TABLE } from './staging.js';
 import type { WarehouseTables } from './tables.js';
 
 export interface ReconcileOptions {
@@ -36,13 +36,13 @@ export async function reconcileDeletions(
   params: { chainId: number; exportedAt: Date; rowsInExport: number },
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
-  // Seen: every staged row, and every reject whose id could be read. NOT EXISTS plans as a hash
-  // anti-join; NOT IN over a million ids would not.
+  // Seen: every row of the export, and every reject whose id could be read. NOT EXISTS plans as a
+  // hash anti-join; NOT IN over a million ids would not.
   const unseen = `
     FROM ${tables.vouchers} v
     WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
-      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'r' AND s.voucher_id = v.voucher_id)
-      AND NOT EXISTS (SELECT 1 FROM ${STAGING_TABLE} s WHERE s.kind = 'x' AND s.written_id = v.voucher_id::text)`;
+      AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.voucher_id = v.voucher_id)
+      AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.written_id = v.voucher_id::text)`;
   const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
   const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
   const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({

@@ -1,12 +1,16 @@
 /**
- * The per-window staging table: a temporary table (dropped at COMMIT or ROLLBACK) that COPY
- * fills with every transformed row and reject, so that one set-based upsert can follow and the
- * stream never has to be held in memory. Its columns are derived from the declared voucher table.
+ * The per-window staging tables, temporary (dropped at COMMIT or ROLLBACK):
+ * - `voucher_staging` holds one batch of transformed rows and rejects at a time: COPY fills it,
+ *   one set-based upsert merges it, TRUNCATE empties it for the next batch. The stream is never
+ *   held in memory. Its columns are derived from the declared voucher table.
+ * - `voucher_export_ids` keeps the id of every row and reject of the whole export: what a full
+ *   refresh compares the warehouse with, and what counts distinct ids across batches.
  */
 import type { TransformEvent } from '../transform/read-voucher-csv.js';
 import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../transform/voucher-table.js';
 
 export const STAGING_TABLE = 'voucher_staging';
+export const EXPORT_IDS_TABLE = 'voucher_export_ids';
 
 const DATA_COLUMNS: readonly { name: string; type: ColumnType }[] = [...VOUCHER_COLUMNS, ...DERIVED_COLUMNS];
 /** COPY column order: bookkeeping first, then the voucher columns. */
@@ -15,6 +19,10 @@ const COPY_COLUMNS = ['kind', 'line', 'written_id', 'raw_record', 'reason', 'ext
 export function createStagingSql(): string {
   const data = DATA_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ');
   return `CREATE TEMP TABLE ${STAGING_TABLE} (kind "char" NOT NULL, line bigint NOT NULL, written_id text, raw_record text, reason text, extra jsonb, ${data}) ON COMMIT DROP`;
+}
+
+export function createExportIdsSql(): string {
+  return `CREATE TEMP TABLE ${EXPORT_IDS_TABLE} (voucher_id bigint, written_id text) ON COMMIT DROP`;
 }
 
 export function copySql(): string {

@@ -1,24 +1,51 @@
 /**
- * The campaign dimension: each campaign's latest type and title from the staged rows. Written
- * when they change or when a newer export sees the campaign (last seen); the same export loaded
- * twice writes nothing.
+ * The campaign dimension: each campaign's latest type and title in the export (the last line
+ * wins), gathered while the rows stream past and written once per window. A campaign is written
+ * when its type or title changes or when a newer export sees it (last seen); the same export
+ * loaded twice writes nothing.
  */
 import type { ClientBase } from 'pg';
-import { STAGING_TABLE } from './staging.js';
+import type { VoucherRow } from '../transform/normalize-record.js';
+
+/** The campaigns of one export; as many entries as campaigns, whatever the number of rows. */
+export class CampaignsSeen {
+  private readonly latest = new Map<string, { type: string | null; title: string | null }>();
+
+  add(row: VoucherRow): void {
+    const id = row.cells.campaign_id;
+    if (typeof id !== 'string') return;
+    this.latest.set(id, { type: (row.cells.campaign_type as string | null | undefined) ?? null, title: (row.cells.campaign_title as string | null | undefined) ?? null });
+  }
+
+  get size(): number {
+    return this.latest.size;
+  }
+
+  entries(): IterableIterator<[string, { type: string | null; title: string | null }]> {
+    return this.latest.entries();
+  }
+}
 
 export async function upsertCampaigns(
   client: ClientBase,
   table: string,
+  campaigns: CampaignsSeen,
   params: { chainId: number; syncRunId: number; exportedAt: Date; present: ReadonlySet<string> },
 ): Promise<number> {
-  if (!params.present.has('campaign_id')) return 0;
-  const type = params.present.has('campaign_type') ? 'campaign_type' : 'NULL::text';
-  const title = params.present.has('campaign_title') ? 'campaign_title' : 'NULL::text';
+  if (!params.present.has('campaign_id') || campaigns.size === 0) return 0;
+  const ids: string[] = [];
+  const types: (string | null)[] = [];
+  const titles: (string | null)[] = [];
+  for (const [id, { type, title }] of campaigns.entries()) {
+    ids.push(id);
+    types.push(type);
+    titles.push(title);
+  }
+  // A column the file lacks is NULL here, so coalesce keeps the stored value.
   const { rowCount } = await client.query(
     `INSERT INTO ${table} AS c (chain_id, campaign_id, campaign_type, title, source_exported_at, first_seen_run_id, last_seen_run_id)
-     SELECT DISTINCT ON (campaign_id) $1, campaign_id, ${type}, ${title}, $3, $2, $2
-     FROM ${STAGING_TABLE} WHERE kind = 'r' AND campaign_id IS NOT NULL
-     ORDER BY campaign_id, line DESC
+     SELECT $1, s.campaign_id, s.campaign_type, s.title, $3, $2, $2
+     FROM unnest($4::bigint[], $5::text[], $6::text[]) AS s(campaign_id, campaign_type, title)
      ON CONFLICT (chain_id, campaign_id) DO UPDATE SET
        campaign_type = coalesce(EXCLUDED.campaign_type, c.campaign_type),
        title = coalesce(EXCLUDED.title, c.title),
@@ -28,7 +55,7 @@ export async function upsertCampaigns(
      WHERE c.source_exported_at < EXCLUDED.source_exported_at
         OR (c.source_exported_at = EXCLUDED.source_exported_at
             AND (c.campaign_type, c.title) IS DISTINCT FROM (coalesce(EXCLUDED.campaign_type, c.campaign_type), coalesce(EXCLUDED.title, c.title)))`,
-    [params.chainId, params.syncRunId, params.exportedAt],
+    [params.chainId, params.syncRunId, params.exportedAt, ids, types, titles],
   );
   return rowCount ?? 0;
 }

@@ -1,5 +1,5 @@
 /**
- * The one upsert of a window: staged rows (the last line of each id wins) into `vouchers`. A row
+ * The upsert of a batch: staged rows (the last line of each id wins) into `vouchers`. A row
  * is written only when its export is at least as new as the stored one and some content column,
  * `extra` or `deleted_at` differs: loading the same export twice writes nothing, and an older
  * export never overwrites a newer one. Columns the file does not have keep their stored values.
@@ -43,4 +43,12 @@ export async function upsertVouchers(
   const { rows } = await client.query<{ inserted: string; updated: string; distinct: string }>(query, [params.chainId, params.syncRunId, params.exportedAt]);
   const row = rows[0]!;
   return { inserted: Number(row.inserted), updated: Number(row.updated), distinct: Number(row.distinct) };
+}
+
+/** Whether voucher id `a` is greater than `b`; both canonical integers as parseInteger writes them. */
+export function isAfterId(a: string, b: string): boolean {
+  const aNegative = a.startsWith('-');
+  if (aNegative !== b.startsWith('-')) return !aNegative;
+  const greaterMagnitude = a.length !== b.length ? a.length > b.length : a > b;
+  return a !== b && greaterMagnitude !== aNegative;
 }

@@ -144,6 +144,9 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       deleted: result.deletions?.deleted ?? 0,
       bytes: result.bytes,
       watermarkMoved: result.watermarkMoved,
+      // Wall time of the window, and of it the wait for Spaaza to finish the export.
+      seconds: round((performance.now() - startedAt) / 1000),
+      exportWaitSeconds: round(exportWaitSeconds),
     });
     ctx.failpoint('after-commit');
     return { kind: 'committed', result, taskId: task.id, start: job.start, end, seconds: (performance.now() - startedAt) / 1000, exportWaitSeconds };
@@ -230,8 +233,16 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
       logger.warn('download failed; retrying with a fresh URL', { attempt, error: download.message });
       continue;
     }
+    let body = download;
     const counted = { bytes: 0 };
-    const complete = () => download.contentLength !== null && download.contentEncoding === null && counted.bytes === download.contentLength;
+    const complete = () => body.contentLength !== null && body.contentEncoding === null && counted.bytes === body.contentLength;
+    // An export whose ids repeat far apart is read once more, from a fresh URL, to merge it at once.
+    const reopen = async () => {
+      body.body.destroy();
+      body = await api.download(await api.getDownloadUrl(taskId), { signal: ctx.signal });
+      counted.bytes = 0;
+      return countBytes(body.body, body.contentLength, counted, ctx);
+    };
     try {
       await setRunState(db, tables, job.rowId, 'loading');
       return await loadWindow({
@@ -240,6 +251,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         chainId: ctx.chainId,
         syncRunId: job.rowId,
         source: countBytes(download.body, download.contentLength, counted, ctx),
+        reopen,
         exportedAt,
         window: { start: job.start, end },
         ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end, establish: job.mode !== 'backfill' } } : {}),
@@ -258,7 +270,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         recordFailure: (error) => (last || !retryable(error)) && !ctx.signal.aborted,
       });
     } catch (error) {
-      download.body.destroy();
+      body.body.destroy();
       if (last || ctx.signal.aborted || !retryable(error)) throw error;
       logger.warn('the download broke off; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
     }
@@ -299,4 +311,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { DEFAULTS } from '../../src/defaults.js';
 import { silentLogger } from '../../src/log.js';
 import { loadWindow, type LoadHooks, type LoadResult } from '../../src/load/load-window.js';
+import type { ReconcileOptions } from '../../src/load/reconcile-deletions.js';
 import { createRun, type RunMode } from '../../src/load/run-history.js';
 import { warehouseTables } from '../../src/load/tables.js';
 import type { WatermarkAdvance } from '../../src/load/watermark.js';
@@ -18,6 +19,12 @@ export interface LoadOptions {
   maxRejectRatio?: number;
   mode?: RunMode;
   chainId?: number;
+  /** Rows per merge batch (the load's default otherwise). */
+  batchRows?: number;
+  /** Load as a full refresh that soft-deletes what the export lacks. */
+  reconcile?: ReconcileOptions;
+  /** Called when the load reads the export a second time. */
+  onReopen?: () => void;
   /** Receives the load connection's backend pid before loading. */
   onPid?: (pid: number) => void;
 }
@@ -35,6 +42,10 @@ export async function loadCsv(warehouse: Warehouse, schema: string, csv: string 
       chainId,
       syncRunId,
       source: Readable.from([typeof csv === 'string' ? Buffer.from(csv) : csv]),
+      reopen: () => {
+        options.onReopen?.();
+        return Readable.from([typeof csv === 'string' ? Buffer.from(csv) : csv]);
+      },
       exportedAt: options.exportedAt ?? new Date('2026-05-26T12:00:00Z'),
       ...(options.window ? { window: options.window } : {}),
       ...(options.watermark ? { watermark: options.watermark } : {}),
@@ -42,6 +53,8 @@ export async function loadCsv(warehouse: Warehouse, schema: string, csv: string 
       noExpiryFrom: DEFAULTS.noExpiryFrom,
       logger: silentLogger,
       ...(options.hooks ? { hooks: options.hooks } : {}),
+      ...(options.batchRows ? { batchRows: options.batchRows } : {}),
+      ...(options.reconcile ? { reconcile: options.reconcile } : {}),
     });
     return { ...result, syncRunId };
   } finally {

@@ -1,0 +1,167 @@
+/**
+ * Stages and merges one export in batches (DESIGN §4's upsert, done piecewise): the transform
+ * reads ahead while PostgreSQL copies and merges the batch before, so parsing and merging
+ * overlap instead of taking turns, and memory holds at most about two batches of COPY text.
+ *
+ * Merging in batches ends exactly as one merge would unless an id repeats in two batches: the
+ * earlier line would be written first and the later one over it, so loading the same export
+ * again would write both again. That is detected before the later batch is merged and reported
+ * as RepeatedIdAcrossBatches; the caller then merges the whole export at once.
+ */
+import { pipeline } from 'node:stream/promises';
+import type { ClientBase } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Logger } from '../log.js';
+import type { Reject } from '../transform/normalize-record.js';
+import { readVoucherCsv, type TransformStats } from '../transform/read-voucher-csv.js';
+import { readAhead } from './read-ahead.js';
+import { copySql, EXPORT_IDS_TABLE, stagingLine, STAGING_TABLE } from './staging.js';
+import type { WarehouseTables } from './tables.js';
+import type { CampaignsSeen } from './upsert-campaigns.js';
+import { isAfterId, upsertVouchers, type UpsertCounts } from './upsert-vouchers.js';
+
+const COPY_CHUNK_CHARS = 256 * 1024;
+/** COPY text parsed ahead of the batch being merged: about one batch, so memory stays flat. */
+const READ_AHEAD_CHARS = 16 * 1024 * 1024;
+
+export class RepeatedIdAcrossBatches extends Error {
+  constructor() {
+    super('a voucher id repeats in two merge batches');
+  }
+}
+
+/** What the load needs besides the merged counts; filled while the export streams past. */
+export interface ExportObservations {
+  readonly stats: TransformStats;
+  /** The first rejects, kept in memory for a window that fails. */
+  readonly firstRejects: Reject[];
+  readonly firstRejectsKept: number;
+  rejectsWithoutId: number;
+  readonly campaigns: CampaignsSeen;
+  batches: number;
+}
+
+export interface MergeInBatchesInput {
+  readonly client: ClientBase;
+  readonly tables: WarehouseTables;
+  readonly chainId: number;
+  readonly syncRunId: number;
+  readonly exportedAt: Date;
+  readonly source: AsyncIterable<Buffer | string>;
+  readonly noExpiryFrom: Date;
+  /** Rows per batch; Infinity merges the whole export at once. */
+  readonly batchRows: number;
+  readonly logger: Logger;
+  readonly midCopy?: (rowsRead: number) => void | Promise<void>;
+  /** Before the first merge. */
+  readonly beforeMerge?: () => void | Promise<void>;
+  /** Stores the rejects staged in the current batch. */
+  readonly storeRejects: () => Promise<void>;
+}
+
+interface CopyChunk {
+  /** COPY text lines. */
+  readonly text: string;
+  /** The last chunk of a batch. */
+  readonly endsBatch: boolean;
+}
+
+export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObservations): Promise<UpsertCounts> {
+  const { client } = input;
+  const { stats } = seen;
+  // Strictly increasing ids (the exports' own order, when they have one) cannot repeat across
+  // batches; only when they stop increasing does each batch have to be checked.
+  let idsAscending = true;
+  let lastId: string | null = null;
+  const events = readVoucherCsv(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
+
+  const copyText = async function* (): AsyncGenerator<CopyChunk> {
+    let text = '';
+    let rowsInBatch = 0;
+    for await (const event of events) {
+      if (event.kind === 'header' && event.map.unknown.length > 0) {
+        input.logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
+          columns: event.map.unknown.map((u) => u.header),
+        });
+      }
+      if (event.kind === 'row') {
+        seen.campaigns.add(event.row);
+        if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
+        lastId = event.row.voucherId;
+      }
+      if (event.kind === 'reject') {
+        if (seen.firstRejects.length < seen.firstRejectsKept) seen.firstRejects.push(event.reject);
+        if (event.reject.voucherId === null) seen.rejectsWithoutId += 1;
+      }
+      const line = stagingLine(event);
+      if (line === null) continue;
+      text += line;
+      rowsInBatch += 1;
+      const endsBatch = rowsInBatch >= input.batchRows;
+      if (endsBatch || text.length >= COPY_CHUNK_CHARS) {
+        yield { text, endsBatch };
+        text = '';
+        if (endsBatch) rowsInBatch = 0;
+      }
+    }
+    if (text) yield { text, endsBatch: true };
+  };
+  const chunks = readAhead(copyText(), { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_CHARS });
+
+  const summed = { inserted: 0, updated: 0, distinct: 0 };
+  let uniqueIndex = false;
+  try {
+    let next = await chunks.next();
+    while (!next.done) {
+      // One batch: its chunks into COPY, then its checks and one merge.
+      const batch = async function* () {
+        for (;;) {
+          const { text, endsBatch } = next.value as CopyChunk;
+          yield text;
+          await input.midCopy?.(stats.rows);
+          next = await chunks.next();
+          if (endsBatch || next.done) return;
+        }
+      };
+      await pipeline(batch(), client.query(copyFrom(copySql())));
+      seen.batches += 1;
+      if (seen.batches === 1) await input.beforeMerge?.();
+
+      if (idsAscending || input.batchRows === Infinity) {
+        await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'`);
+      } else {
+        if (!uniqueIndex) {
+          // The ids so far were ascending, so unique.
+          await client.query(`CREATE UNIQUE INDEX ON ${EXPORT_IDS_TABLE} (voucher_id)`);
+          uniqueIndex = true;
+        }
+        const added = await client.query<{ repeated: string }>(
+          `WITH batch AS (SELECT DISTINCT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'),
+                added AS (INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM batch ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT (SELECT count(*) FROM batch) - (SELECT count(*) FROM added) AS repeated`,
+        );
+        if (Number(added.rows[0]!.repeated) > 0) throw new RepeatedIdAcrossBatches();
+      }
+      await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (written_id) SELECT written_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND written_id IS NOT NULL`);
+
+      if (stats.header) {
+        const merged = await upsertVouchers(client, input.tables.vouchers, {
+          chainId: input.chainId,
+          syncRunId: input.syncRunId,
+          exportedAt: input.exportedAt,
+          present: stats.header.present,
+        });
+        summed.inserted += merged.inserted;
+        summed.updated += merged.updated;
+        summed.distinct += merged.distinct;
+      }
+      if (stats.rejected > 0) await input.storeRejects();
+      await client.query(`TRUNCATE ${STAGING_TABLE}`);
+    }
+  } finally {
+    // Not awaited: after a failure a pull may still wait on a stalled download the caller destroys.
+    chunks.return(undefined).catch(() => {});
+  }
+  if (seen.batches === 0) await input.beforeMerge?.();
+  return summed;
+}
