@@ -43,6 +43,23 @@ export async function reconcileDeletions(
     WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
       AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.voucher_id = v.voucher_id)
       AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.written_id = v.voucher_id::text)`;
+  // The vouchers just merged have no statistics yet, so the planner may expect one live row and
+  // pick a nested loop over the export's ids: quadratic. Hash anti-joins are right at any size.
+  await client.query('SET LOCAL enable_nestloop = off');
+  try {
+    return await reconcile(client, tables, params, options, unseen);
+  } finally {
+    await client.query('SET LOCAL enable_nestloop TO DEFAULT').catch(() => {});
+  }
+}
+
+async function reconcile(
+  client: ClientBase,
+  tables: WarehouseTables,
+  params: { chainId: number; exportedAt: Date; rowsInExport: number },
+  options: ReconcileOptions,
+  unseen: string,
+): Promise<ReconcileResult> {
   const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
   const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
   const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({
