@@ -7,6 +7,8 @@ export interface HeaderMap {
   readonly headers: readonly string[];
   /** Known columns and the position of their CSV field. */
   readonly columns: readonly { readonly index: number; readonly column: VoucherColumn }[];
+  /** Position of the voucher id. */
+  readonly idIndex: number;
   /** Position of the CSV's chain id, checked against the chain being loaded. */
   readonly chainIndex: number | null;
   /** Columns the table does not know: kept in `extra`. */
@@ -58,5 +60,6 @@ export function mapHeader(rawHeaders: readonly string[]): HeaderMap {
   }
   const present = new Set(columns.map((c) => c.column.name));
   for (const derived of DERIVED_COLUMNS) if (derived.from.every((f) => present.has(f))) present.add(derived.name);
-  return { headers, columns, chainIndex, unknown, volatile, present };
+  const idIndex = columns.find((c) => c.column.name === 'voucher_id')!.index;
+  return { headers, columns, idIndex, chainIndex, unknown, volatile, present };
 }

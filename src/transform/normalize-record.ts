@@ -37,8 +37,7 @@ export interface NormalizeContext {
 export type Normalized = { readonly row: VoucherRow } | { readonly reject: Reject };
 
 export function normalizeRecord(fields: readonly string[], line: number, raw: string, map: HeaderMap, context: NormalizeContext): Normalized {
-  const idIndex = map.columns.find((c) => c.column.name === 'voucher_id')!.index;
-  const writtenId = fields[idIndex]?.trim() || null;
+  const writtenId = fields[map.idIndex]?.trim() || null;
   const reject = (reason: string): Normalized => ({ reject: { line, raw, reason, voucherId: writtenId } });
 
   if (raw.includes('\u0000')) return reject('the record contains a NUL character, which PostgreSQL text cannot hold');

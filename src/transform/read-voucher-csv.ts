@@ -65,9 +65,8 @@ export async function* readVoucherCsv(
     for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
       // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
       const line = nextLine;
-      nextLine += parsed.raw.match(LINE_BREAK)?.length ?? 0;
-      // The raw record without its line ending (csv-parse keeps only the CR of a CRLF).
-      const raw = parsed.raw.replace(/(?:\r\n|\r|\n)$/, '');
+      const { raw, lineBreaks } = splitRaw(parsed.raw);
+      nextLine += lineBreaks;
       if (map === null) {
         map = mapHeader(parsed.record);
         stats.header = map;
@@ -100,6 +99,16 @@ export async function* readVoucherCsv(
   } finally {
     parser.destroy();
   }
+}
+
+/**
+ * The raw record without its line ending (csv-parse keeps only the CR of a CRLF), and the line
+ * breaks it spans. Most records are one line ending in LF: that case skips the regular expressions.
+ */
+function splitRaw(text: string): { raw: string; lineBreaks: number } {
+  const lf = text.indexOf('\n');
+  if (lf === text.length - 1 && !text.includes('\r')) return { raw: text.slice(0, -1), lineBreaks: 1 };
+  return { raw: text.replace(/(?:\r\n|\r|\n)$/, ''), lineBreaks: text.match(LINE_BREAK)?.length ?? 0 };
 }
 
 async function* countBytes(source: Readable | AsyncIterable<Buffer | string>, stats: TransformStats): AsyncGenerator<Buffer | string> {

@@ -42,8 +42,12 @@ export function parseTimestamp(text: string): string {
 
 const DECIMAL = /^([+-]?)(\d+)(?:\.(\d+))?$|^([+-]?)\.(\d+)$/;
 
+/** Already canonical (no sign, no leading zero): the exports' own form. */
+const PLAIN_DECIMAL = /^(?:0|[1-9]\d*)(?:\.\d+)?$/;
+
 /** An exact decimal, normalized (`+033.50` → `33.50`); never passes through a float. */
 export function parseDecimal(text: string): string {
+  if (PLAIN_DECIMAL.test(text)) return text;
   const m = DECIMAL.exec(text);
   if (!m) throw new ValueError(`"${text}" is not a decimal number (expected digits with an optional "." and fraction, e.g. 12.50)`);
   const sign = (m[1] ?? m[4]) === '-' ? '-' : '';
@@ -53,9 +57,12 @@ export function parseDecimal(text: string): string {
 }
 
 const INT64_MAX = 9223372036854775807n;
+const PLAIN_INTEGER = /^(?:0|[1-9]\d{0,8})$/;
 
 /** A whole number within PostgreSQL's bigint (or integer, with `bits` 32), as its digits. */
 export function parseInteger(text: string, bits: 32 | 64 = 64): string {
+  // Up to 9 digits without a sign or leading zero fits either width as written: no BigInt needed.
+  if (PLAIN_INTEGER.test(text)) return text;
   if (!/^[+-]?\d+$/.test(text)) throw new ValueError(`"${text}" is not a whole number`);
   const value = BigInt(text);
   const max = bits === 64 ? INT64_MAX : 2147483647n;
