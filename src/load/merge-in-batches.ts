@@ -6,7 +6,8 @@
  * Merging in batches ends exactly as one merge would unless an id repeats in two batches: the
  * earlier line would be written first and the later one over it, so loading the same export
  * again would write both again. That is detected before the later batch is merged and reported
- * as RepeatedIdAcrossBatches; the caller then merges the whole export at once.
+ * as RepeatedIdAcrossBatches; the caller then merges the whole export at once. The same check
+ * is what lets the first load of a chain be a plain INSERT in every batch.
  */
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
@@ -21,8 +22,8 @@ import type { CampaignsSeen } from './upsert-campaigns.js';
 import { isAfterId, upsertVouchers, type UpsertCounts } from './upsert-vouchers.js';
 
 const COPY_CHUNK_CHARS = 256 * 1024;
-/** COPY text parsed ahead of the batch being merged: about one batch, so memory stays flat. */
-const READ_AHEAD_CHARS = 16 * 1024 * 1024;
+/** COPY text parsed ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 export class RepeatedIdAcrossBatches extends Error {
   constructor() {
@@ -60,8 +61,8 @@ export interface MergeInBatchesInput {
 }
 
 interface CopyChunk {
-  /** COPY text lines. */
-  readonly text: string;
+  /** COPY text lines, encoded: half the memory of a JS string holding non-Latin-1 text, off the heap. */
+  readonly text: Buffer;
   /** The last chunk of a batch. */
   readonly endsBatch: boolean;
 }
@@ -99,17 +100,20 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
       rowsInBatch += 1;
       const endsBatch = rowsInBatch >= input.batchRows;
       if (endsBatch || text.length >= COPY_CHUNK_CHARS) {
-        yield { text, endsBatch };
+        yield { text: Buffer.from(text), endsBatch };
         text = '';
         if (endsBatch) rowsInBatch = 0;
       }
     }
-    if (text) yield { text, endsBatch: true };
+    if (text) yield { text: Buffer.from(text), endsBatch: true };
   };
-  const chunks = readAhead(copyText(), { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_CHARS });
+  const chunks = readAhead(copyText(), { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_BYTES });
 
   const summed = { inserted: 0, updated: 0, distinct: 0 };
   let uniqueIndex = false;
+  // Under the chain's lock nothing else writes its rows, so a chain without any stays a first load.
+  const { rows: emptiness } = await client.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${input.tables.vouchers} WHERE chain_id = $1) AS empty`, [input.chainId]);
+  const chainEmpty = emptiness[0]!.empty;
   try {
     let next = await chunks.next();
     while (!next.done) {
@@ -150,7 +154,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           syncRunId: input.syncRunId,
           exportedAt: input.exportedAt,
           present: stats.header.present,
-        });
+        }, { idsDistinct: idsAscending, chainEmpty });
         summed.inserted += merged.inserted;
         summed.updated += merged.updated;
         summed.distinct += merged.distinct;
