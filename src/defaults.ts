@@ -3,6 +3,7 @@ export const DEFAULTS = Object.freeze({
   schema: 'spaaza',
   /** Fail a window when rejects exceed this share of its rows (and 100 rows). */
   maxRejectRatio: 0.01,
+  mergeBatchRows: 50_000,
   /** Expiries at or after this instant mean "no real expiry" (Spaaza's 2050 sentinel). */
   noExpiryFrom: new Date('2050-01-01T00:00:00Z'),
   stream: 'vouchers',

@@ -15,6 +15,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
     maxRejectRatio: DEFAULTS.maxRejectRatio,
     noExpiryFrom: DEFAULTS.noExpiryFrom.toISOString().replace('.000Z', 'Z'),
     dateFields: Object.freeze(['date_time_creation', 'date_time_redeemed']),
+    mergeBatchRows: DEFAULTS.mergeBatchRows,
   }),
   extract: Object.freeze({
     pollInitial: '250ms',

@@ -47,6 +47,7 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
   v('SPAAZA_MAX_WINDOW_DAYS', 'sync.maxWindowDays', 'integer', '31', 'Longest date window of one export task, in days.'),
   v('SPAAZA_BACKFILL_START_DATE', 'sync.backfillStartDate', 'date', null, 'First run of a chain without a watermark: export windows from this date (YYYY-MM-DD = 00:00:00Z of that UTC day, or an ISO 8601 instant). Unset: one unfiltered export.'),
   v('SPAAZA_RESUME_MAX_AGE', 'sync.resumeMaxAge', 'duration', '24h', 'Unfinished windows younger than this are resumed with their stored task; older ones are abandoned and planned again.'),
+  v('SPAAZA_MERGE_BATCH_ROWS', 'sync.mergeBatchRows', 'integer', '50000', 'Rows merged into the warehouse per batch while the next batch is parsed; larger uses more memory.'),
   v('SPAAZA_MAX_REJECT_RATIO', 'sync.maxRejectRatio', 'ratio', '0.01', 'A window fails when its rejected rows exceed this share of its rows and 100 rows (0 to 1).'),
   v('SPAAZA_NO_EXPIRY_FROM', 'sync.noExpiryFrom', 'date', '2050-01-01T00:00:00Z', 'Expiries at or after this instant mean "no real expiry".'),
   v('SPAAZA_DATE_FIELDS', 'sync.dateFields', 'list', 'date_time_creation,date_time_redeemed', 'Comma-separated voucher date fields an incremental window filters on (any of them inside the window).'),

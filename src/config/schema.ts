@@ -49,6 +49,7 @@ function syncShape() {
     maxRejectRatio: field.ratio.prefault(D.sync.maxRejectRatio),
     noExpiryFrom: field.instant.prefault(D.sync.noExpiryFrom),
     dateFields: field.dateFields.prefault([...D.sync.dateFields]),
+    mergeBatchRows: field.wholeNumber(1).prefault(D.sync.mergeBatchRows),
   };
 }
 
@@ -201,6 +202,7 @@ function syncSection() {
       maxRejectRatio: s.maxRejectRatio,
       noExpiryFrom: s.noExpiryFrom,
       dateFields: s.dateFields,
+      mergeBatchRows: s.mergeBatchRows,
     }));
 }
 

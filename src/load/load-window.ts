@@ -8,6 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
+import { DEFAULTS } from '../defaults.js';
 import { LoadError, SpaazaSyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
@@ -25,11 +26,6 @@ import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from 
 export const REJECT_ROWS_TOLERATED = 100;
 /** Rejects of a failed window kept for diagnosis. */
 export const FAILED_WINDOW_REJECTS_KEPT = 1000;
-/**
- * Rows merged per batch. Smaller batches overlap parsing and merging sooner but pay a statement's
- * overhead more often; at 50,000 the last, unoverlapped merge takes about half a second.
- */
-export const MERGE_BATCH_ROWS = 50_000;
 
 /** Test and crash-test hooks at the named points of a load (DESIGN §5 failpoints). */
 export interface LoadHooks {
@@ -55,7 +51,11 @@ export interface LoadWindowInput {
   readonly noExpiryFrom: Date;
   readonly logger: Logger;
   readonly hooks?: LoadHooks;
-  /** Rows per merge batch (default MERGE_BATCH_ROWS); tests make it small to exercise many batches. */
+  /**
+   * Rows per merge batch (default sync.mergeBatchRows). Smaller batches overlap parsing and merging
+   * sooner but pay a statement's overhead more often; at 50,000 the last, unoverlapped merge takes
+   * about half a second.
+   */
   readonly batchRows?: number;
   /**
    * Reads the export again from its start (a fresh download, the file reopened). Without it the
@@ -109,7 +109,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     await client.query(createStagingSql());
     await client.query(createExportIdsSql());
     // Without a way to read the export again, it is merged at once.
-    const batchRows = input.reopen ? (input.batchRows ?? MERGE_BATCH_ROWS) : Infinity;
+    const batchRows = input.reopen ? (input.batchRows ?? DEFAULTS.mergeBatchRows) : Infinity;
     const merge = (source: AsyncIterable<Buffer | string>, rows: number) =>
       mergeInBatches(
         {

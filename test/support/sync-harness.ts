@@ -40,6 +40,8 @@ export async function startHarness(warehouse: Warehouse, schema: string, options
     SPAAZA_POLL_MAX_INTERVAL: '100ms',
     SPAAZA_POLL_DEADLINE: '20s',
     SPAAZA_REQUEST_TIMEOUT: '5s',
+    // Small merge batches, so that every sync test also goes through many batches and the read-ahead.
+    SPAAZA_MERGE_BATCH_ROWS: '250',
     ...env,
   };
   const lines: string[] = [];

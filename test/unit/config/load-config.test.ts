@@ -24,6 +24,7 @@ interface PromisedConfig {
     readonly maxRejectRatio: number;
     readonly noExpiryFrom: Date;
     readonly dateFields: readonly string[];
+    readonly mergeBatchRows: number;
   };
   readonly extract: {
     readonly pollInitialMs: number;
@@ -58,6 +59,7 @@ describe('loadConfig: defaults', () => {
         maxRejectRatio: 0.01,
         noExpiryFrom: '2050-01-01T00:00:00.000Z',
         dateFields: ['date_time_creation', 'date_time_redeemed'],
+        mergeBatchRows: 50000,
       },
       extract: {
         pollInitialMs: 250,
