@@ -28,6 +28,7 @@ export interface SyncSettings {
   readonly pollDeadlineMs: number;
   readonly downloadAttempts: number;
   readonly maxRejectRatio: number;
+  readonly mergeBatchRows: number;
   readonly noExpiryFrom: Date;
   readonly stream: string;
 }
@@ -103,6 +104,8 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
   try {
     let task: Task;
     let end = job.end;
+    // The wait for Spaaza to run the export: execute (which may block until it is done) and polling.
+    let waitStartedAt = 0;
     // A resumed row without a task id may still have one: the crash came between create and store.
     const earlier = job.taskId === null && job.resumed ? await api.findTaskByMarker(job.marker) : null;
     if (job.taskId === null) {
@@ -112,6 +115,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       await setTask(db, tables, job.rowId, task.id, end);
       logger.info(created.adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
       ctx.failpoint('after-create');
+      waitStartedAt = performance.now();
       if (!earlier) await api.executeTask(task.id);
     } else {
       task = await api.getTask(job.taskId);
@@ -120,7 +124,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
 
     await setRunState(db, tables, job.rowId, 'polling');
     ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'polling', bytes: 0, rows: 0 });
-    const waitStartedAt = performance.now();
+    waitStartedAt ||= performance.now();
     task = await pollUntilFinished(ctx, task);
     const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
     if (task.state.code === 'ERROR') {
@@ -256,6 +260,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         window: { start: job.start, end },
         ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end, establish: job.mode !== 'backfill' } } : {}),
         maxRejectRatio: settings.maxRejectRatio,
+        batchRows: settings.mergeBatchRows,
         noExpiryFrom: settings.noExpiryFrom,
         logger,
         hooks: {
