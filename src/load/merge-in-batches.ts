@@ -14,7 +14,7 @@ import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
-import { readVoucherCsv, type TransformStats } from '../transform/read-voucher-csv.js';
+import { readVoucherCsvInBatches, type TransformStats } from '../transform/read-voucher-csv.js';
 import { readAhead } from './read-ahead.js';
 import { copySql, EXPORT_IDS_TABLE, stagingLine, STAGING_TABLE } from './staging.js';
 import type { WarehouseTables } from './tables.js';
@@ -74,35 +74,37 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
   // batches; only when they stop increasing does each batch have to be checked.
   let idsAscending = true;
   let lastId: string | null = null;
-  const events = readVoucherCsv(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
+  const batches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
 
   const copyText = async function* (): AsyncGenerator<CopyChunk> {
     let text = '';
     let rowsInBatch = 0;
-    for await (const event of events) {
-      if (event.kind === 'header' && event.map.unknown.length > 0) {
-        input.logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
-          columns: event.map.unknown.map((u) => u.header),
-        });
-      }
-      if (event.kind === 'row') {
-        seen.campaigns.add(event.row);
-        if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
-        lastId = event.row.voucherId;
-      }
-      if (event.kind === 'reject') {
-        if (seen.firstRejects.length < seen.firstRejectsKept) seen.firstRejects.push(event.reject);
-        if (event.reject.voucherId === null) seen.rejectsWithoutId += 1;
-      }
-      const line = stagingLine(event);
-      if (line === null) continue;
-      text += line;
-      rowsInBatch += 1;
-      const endsBatch = rowsInBatch >= input.batchRows;
-      if (endsBatch || text.length >= COPY_CHUNK_CHARS) {
-        yield { text: Buffer.from(text), endsBatch };
-        text = '';
-        if (endsBatch) rowsInBatch = 0;
+    for await (const events of batches) {
+      for (const event of events) {
+        if (event.kind === 'header' && event.map.unknown.length > 0) {
+          input.logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
+            columns: event.map.unknown.map((u) => u.header),
+          });
+        }
+        if (event.kind === 'row') {
+          seen.campaigns.add(event.row);
+          if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
+          lastId = event.row.voucherId;
+        }
+        if (event.kind === 'reject') {
+          if (seen.firstRejects.length < seen.firstRejectsKept) seen.firstRejects.push(event.reject);
+          if (event.reject.voucherId === null) seen.rejectsWithoutId += 1;
+        }
+        const line = stagingLine(event);
+        if (line === null) continue;
+        text += line;
+        rowsInBatch += 1;
+        const endsBatch = rowsInBatch >= input.batchRows;
+        if (endsBatch || text.length >= COPY_CHUNK_CHARS) {
+          yield { text: Buffer.from(text), endsBatch };
+          text = '';
+          if (endsBatch) rowsInBatch = 0;
+        }
       }
     }
     if (text) yield { text: Buffer.from(text), endsBatch: true };

@@ -34,7 +34,7 @@ export function stagingLine(event: TransformEvent): string | null {
   if (event.kind === 'row') {
     const { row } = event;
     const fields = ['r', String(row.line), '\\N', '\\N', '\\N', row.extra ? escape(JSON.stringify(row.extra)) : '\\N'];
-    for (const column of DATA_COLUMNS) fields.push(cell(row.cells[column.name]));
+    for (const column of DATA_COLUMNS) fields.push(cell(row.cells[column.name], column.type));
     return fields.join('\t') + '\n';
   }
   if (event.kind === 'reject') {
@@ -46,10 +46,11 @@ export function stagingLine(event: TransformEvent): string | null {
   return null;
 }
 
-function cell(value: string | boolean | null | undefined): string {
+function cell(value: string | boolean | null | undefined, type: ColumnType = 'text'): string {
   if (value === null || value === undefined) return '\\N';
   if (typeof value === 'boolean') return value ? 't' : 'f';
-  return escape(value);
+  // Parsed numbers and timestamps are written in their canonical form, which has nothing to escape.
+  return type === 'text' ? escape(value) : value;
 }
 
 /** PostgreSQL text cannot hold NUL: a rejected record keeps it visible as the six characters \u0000. */

@@ -47,6 +47,18 @@ export async function* readVoucherCsv(
   context: NormalizeContext,
   stats: TransformStats = emptyTransformStats(),
 ): AsyncGenerator<TransformEvent> {
+  for await (const events of readVoucherCsvInBatches(source, context, stats)) yield* events;
+}
+
+/**
+ * readVoucherCsv, a few hundred events at a time (what one chunk of input holds): at a million
+ * rows, a promise per event would cost more than the events' own work.
+ */
+export async function* readVoucherCsvInBatches(
+  source: Readable | AsyncIterable<Buffer | string>,
+  context: NormalizeContext,
+  stats: TransformStats = emptyTransformStats(),
+): AsyncGenerator<TransformEvent[]> {
   const parser = parse({
     bom: true,
     raw: true,
@@ -62,28 +74,32 @@ export async function* readVoucherCsv(
   let map: HeaderMap | null = null;
   let nextLine = 1;
   try {
-    for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
-      // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
-      const line = nextLine;
-      const { raw, lineBreaks } = splitRaw(parsed.raw);
-      nextLine += lineBreaks;
-      if (map === null) {
-        map = mapHeader(parsed.record);
-        stats.header = map;
-        yield { kind: 'header', map };
-        continue;
+    for await (const records of readInBatches<ParsedRecord>(parser)) {
+      const events: TransformEvent[] = [];
+      for (const parsed of records) {
+        // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
+        const line = nextLine;
+        const { raw, lineBreaks } = splitRaw(parsed.raw);
+        nextLine += lineBreaks;
+        if (map === null) {
+          map = mapHeader(parsed.record);
+          stats.header = map;
+          events.push({ kind: 'header', map });
+          continue;
+        }
+        if (parsed.record.length === 1 && parsed.record[0] === '') continue; // a blank line
+        stats.records += 1;
+        const result = normalizeRecord(parsed.record, line, raw, map, context);
+        if ('row' in result) {
+          stats.rows += 1;
+          if (result.row.inconsistent) stats.inconsistent += 1;
+          events.push({ kind: 'row', row: result.row });
+        } else {
+          stats.rejected += 1;
+          events.push({ kind: 'reject', reject: result.reject });
+        }
       }
-      if (parsed.record.length === 1 && parsed.record[0] === '') continue; // a blank line
-      stats.records += 1;
-      const result = normalizeRecord(parsed.record, line, raw, map, context);
-      if ('row' in result) {
-        stats.rows += 1;
-        if (result.row.inconsistent) stats.inconsistent += 1;
-        yield { kind: 'row', row: result.row };
-      } else {
-        stats.rejected += 1;
-        yield { kind: 'reject', reject: result.reject };
-      }
+      if (events.length > 0) yield events;
     }
     await feeding;
   } catch (error) {
@@ -98,6 +114,39 @@ export async function* readVoucherCsv(
     throw error;
   } finally {
     parser.destroy();
+  }
+}
+
+/** Everything a readable stream holds each time it has something, until it ends or fails. */
+async function* readInBatches<T>(stream: Readable): AsyncGenerator<T[]> {
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  const wake: { waiting: (() => void) | null } = { waiting: null };
+  const onReadable = () => wake.waiting?.();
+  const onEnd = () => {
+    ended = true;
+    wake.waiting?.();
+  };
+  const onError = (error: unknown) => {
+    failure = { error };
+    wake.waiting?.();
+  };
+  stream.on('readable', onReadable).on('end', onEnd).on('error', onError);
+  try {
+    for (;;) {
+      const batch: T[] = [];
+      for (let item = stream.read() as T | null; item !== null; item = stream.read() as T | null) batch.push(item);
+      if (batch.length > 0) {
+        yield batch;
+        continue;
+      }
+      if (failure) throw (failure as { error: unknown }).error;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake.waiting = resolve));
+      wake.waiting = null;
+    }
+  } finally {
+    stream.off('readable', onReadable).off('end', onEnd).off('error', onError);
   }
 }
 

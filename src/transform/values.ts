@@ -81,7 +81,12 @@ export function parseBoolean(text: string): boolean {
 }
 
 function canonicalInRange(text: string): boolean {
-  const digits = (from: number, length: number) => Number(text.slice(from, from + length));
+  // The pattern already checked these are ASCII digits: arithmetic on char codes, no substrings.
+  const digits = (from: number, length: number) => {
+    let value = 0;
+    for (let i = from; i < from + length; i++) value = value * 10 + text.charCodeAt(i) - 48;
+    return value;
+  };
   const year = digits(0, 4);
   const month = digits(5, 2);
   const day = digits(8, 2);
