@@ -43,6 +43,9 @@ interface Phase {
   rows: number;
   seconds: number;
   peakRssBytes: number | null;
+  /** CPU seconds of the spaaza-sync process, and of all PostgreSQL server processes, in the phase. */
+  cpuSeconds: number | null;
+  postgresCpuSeconds: number | null;
   detail: string;
 }
 const phases: Phase[] = [];
@@ -80,11 +83,21 @@ try {
   phases.push({ ...(await syncOnce('sync')), name: 'incremental window, 1,000 new' });
 
   const base = baselineA.seconds;
-  const line = (cols: string[]) => console.log(cols.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(11))).join(''));
+  const line = (cols: string[]) => console.log(cols.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(10))).join(''));
   console.log(`\n${vouchers.toLocaleString('en')} vouchers, export ${(bytes / MB).toFixed(0)} MB; PostgreSQL ${await serverVersion()}; ${os.cpus().length} cores`);
-  line(['phase', 'rows', 'seconds', 'rows/s', 'peak RSS MB', '× A']);
+  line(['phase', 'rows', 'seconds', 'rows/s', 'RSS MB', '× A', 'CPU s', 'PG CPU s']);
+  const fixed = (n: number | null, digits: number) => (n === null ? '-' : n.toFixed(digits));
   for (const p of phases) {
-    line([p.name, p.rows.toLocaleString('en'), p.seconds.toFixed(2), Math.round(p.rows / p.seconds).toLocaleString('en'), p.peakRssBytes ? (p.peakRssBytes / MB).toFixed(0) : '-', (p.seconds / base).toFixed(2)]);
+    line([
+      p.name,
+      p.rows.toLocaleString('en'),
+      p.seconds.toFixed(2),
+      Math.round(p.rows / p.seconds).toLocaleString('en'),
+      fixed(p.peakRssBytes && p.peakRssBytes / MB, 0),
+      (p.seconds / base).toFixed(2),
+      fixed(p.cpuSeconds, 1),
+      fixed(p.postgresCpuSeconds, 1),
+    ]);
     if (p.detail) console.log(`${''.padEnd(34)}${p.detail}`);
   }
   const window = phases.at(-1)!;
@@ -122,6 +135,7 @@ async function syncOnce(command: 'sync' | 'full-refresh'): Promise<Phase> {
     SPAAZA_POLL_MAX_INTERVAL: '200ms',
     BENCH_RSS_FILE: rssFile,
   };
+  const postgresBefore = await postgresCpuSeconds();
   const log = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -134,11 +148,15 @@ async function syncOnce(command: 'sync' | 'full-refresh'): Promise<Phase> {
     .map((l) => JSON.parse(l) as Record<string, number | string>)
     .filter((l) => l.msg === 'window committed');
   const sum = (key: string) => windows.reduce((n, w) => n + Number(w[key] ?? 0), 0);
+  const usage = JSON.parse(await readFile(rssFile, 'utf8')) as { peakRssBytes: number; cpuSeconds: number };
+  const postgresAfter = await postgresCpuSeconds();
   return {
     name: command,
     rows: sum('rows'),
     seconds: sum('seconds') - sum('exportWaitSeconds'),
-    peakRssBytes: Number(await readFile(rssFile, 'utf8')),
+    peakRssBytes: usage.peakRssBytes,
+    cpuSeconds: usage.cpuSeconds,
+    postgresCpuSeconds: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
     detail: `${windows.length} window(s): inserted ${sum('inserted')}, updated ${sum('updated')}, unchanged ${sum('unchanged')}, deleted ${sum('deleted')}; export wait ${sum('exportWaitSeconds').toFixed(1)} s not counted`,
   };
 }
@@ -160,7 +178,7 @@ async function psqlCopy(file: string): Promise<Phase> {
   });
   const seconds = (performance.now() - started) / 1000;
   const { rows } = await warehouse.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.baseline_copy`);
-  return { name: 'A: psql \\copy', rows: Number(rows[0]!.n), seconds, peakRssBytes: null, detail: '' };
+  return { name: 'A: psql \\copy', rows: Number(rows[0]!.n), seconds, peakRssBytes: null, cpuSeconds: null, postgresCpuSeconds: null, detail: '' };
 }
 
 /** Baseline B: one INSERT … ON CONFLICT DO UPDATE per row, the loader most people write. */
@@ -185,7 +203,15 @@ async function naiveInserts(file: string, rows: number, extrapolateTo: number): 
     client.release();
   }
   const seconds = ((performance.now() - started) / 1000) * (extrapolateTo / done);
-  return { name: 'B: INSERT per row (extrapolated)', rows: extrapolateTo, seconds, peakRssBytes: null, detail: `measured on ${done.toLocaleString('en')} rows` };
+  return {
+    name: 'B: INSERT per row (extrapolated)',
+    rows: extrapolateTo,
+    seconds,
+    peakRssBytes: null,
+    cpuSeconds: null,
+    postgresCpuSeconds: null,
+    detail: `measured on ${done.toLocaleString('en')} rows`,
+  };
 }
 
 async function firstLine(file: string): Promise<string> {
@@ -193,6 +219,29 @@ async function firstLine(file: string): Promise<string> {
   let text = '';
   for await (const chunk of handle) text += chunk;
   return text.slice(0, text.indexOf('\n'));
+}
+
+/**
+ * CPU seconds used so far by every PostgreSQL server process on this machine (the warehouse is
+ * local here); null when /proc cannot tell. Includes the checkpointer and WAL writer: the server's
+ * whole cost of a phase.
+ */
+async function postgresCpuSeconds(): Promise<number | null> {
+  try {
+    let ticks = 0;
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime + stime, and cutime + cstime: the postmaster collects the time of backends that exited.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    }
+    return ticks / 100; // USER_HZ
+  } catch {
+    return null;
+  }
 }
 
 /** Each phase starts with the dirty pages of the one before written out, so it pays only for its own. */
