@@ -113,10 +113,18 @@ async function writeBytes(res: ServerResponse, source: AsyncIterable<Buffer>): P
 }
 
 /** Passes chunks on no faster than `bytesPerSecond`. */
+/**
+ * The bytes at `bytesPerSecond`, in pieces of a tenth of a second, each sent after its time has
+ * passed: a client that knows the length from Content-Length must not get a small body at once.
+ */
 async function* throttled(source: AsyncIterable<Buffer>, bytesPerSecond: number): AsyncGenerator<Buffer> {
+  const piece = Math.max(1, Math.ceil(bytesPerSecond / 10));
   for await (const chunk of source) {
-    yield chunk;
-    await sleep((chunk.length / bytesPerSecond) * 1000);
+    for (let offset = 0; offset < chunk.length; offset += piece) {
+      const part = chunk.subarray(offset, offset + piece);
+      await sleep((part.length / bytesPerSecond) * 1000);
+      yield part;
+    }
   }
 }
 

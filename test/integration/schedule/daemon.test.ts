@@ -217,7 +217,8 @@ describe('spaaza-sync schedule', () => {
       // First a restart in the middle of a window: a slow download is loading when the server goes.
       h.sim.vouchers.create(1764);
       h.sim.advance(900);
-      h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 2_000 } }]);
+      // Slow enough that the window stays in 'loading' for seconds (its body is under a kilobyte).
+      h.sim.setFaults([{ at: 'storage', times: 1, action: { kind: 'throttle', bytesPerSecond: 200 } }]);
       await waitFor('a window loading', async () => {
         const { rows } = await own.pool.query(`SELECT 1 FROM restart.sync_runs WHERE state = 'loading'`);
         return rows.length > 0;

@@ -228,6 +228,20 @@ describe('faults', () => {
       assert.match(cut.error.message, /other side closed/);
     });
 
+    it('throttled body: even a small one arrives a piece at a time, then whole', async () => {
+      const url = await downloadUrl(sim, done.id);
+      const bytesPerSecond = 20_000;
+      sim.setFaults([{ at: 'storage', calls: [1], action: { kind: 'throttle', bytesPerSecond } }]);
+      const res = await request(url);
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(file));
+      assert.ok(file.length > 4000, 'a file of several pieces');
+      // Pieces of a tenth of a second each (2,000 bytes), not the file in one go.
+      assert.ok(chunks.length >= Math.floor(file.length / 2000), `${chunks.length} pieces for ${file.length} bytes`);
+      assert.ok(chunks.every((c) => c.length <= 2000));
+    });
+
     it('truncated body without keepBytes: half the file', async () => {
       const url = await downloadUrl(sim, done.id);
       sim.setFaults([{ at: 'storage', calls: [1], action: { kind: 'truncate' } }]);
