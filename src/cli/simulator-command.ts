@@ -1,6 +1,7 @@
 /** `spaaza-sync simulator`: runs the bundled Spaaza Tasks API simulator until interrupted. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../log.js';
+import { DEFAULT_DIALECT } from '../simulator/csv-dialect.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { untilSignal } from './signals.js';
 
@@ -40,16 +41,7 @@ export function registerSimulatorCommand(program: Command): void {
         taskDurationMs: opts.taskDuration,
         urlTtlSeconds: opts.urlTtl,
         ...(opts.storageDir ? { storageDir: opts.storageDir } : {}),
-        dialect: {
-          bom: opts.bom,
-          lineEnding: opts.crlf ? '\r\n' : '\n',
-          header: opts.header,
-          timestamps: opts.timestamps,
-          extraColumn: null,
-          dropColumns: [],
-          shuffleColumns: false,
-          malformedRows: [],
-        },
+        dialect: { ...DEFAULT_DIALECT, bom: opts.bom, lineEnding: opts.crlf ? '\r\n' : '\n', header: opts.header, timestamps: opts.timestamps },
         logger: createLogger({ level: opts.verbose ? 'debug' : 'warn' }),
       });
       process.stdout.write(opts.json ? JSON.stringify(summary(sim)) + '\n' : banner(sim, opts));

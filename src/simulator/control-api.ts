@@ -50,6 +50,7 @@ const bodies = {
       dropColumns: z.array(z.enum(EXPORT_FIELDS.map((f) => f.name) as [string, ...string[]])),
       shuffleColumns: z.boolean(),
       malformedRows: z.array(z.object({ row: z.number().int().min(1), kind: z.enum(MALFORMED_KINDS) }).strict()),
+      repeatFirstRows: z.number().int().min(0).max(10_000),
     })
     .partial()
     .strict(),

@@ -26,6 +26,8 @@ export interface CsvDialect {
   readonly shuffleColumns: boolean;
   /** Data rows (1 = the first row after the header) written malformed, and how. */
   readonly malformedRows: readonly { readonly row: number; readonly kind: MalformedKind }[];
+  /** The first this-many vouchers are written again at the end of the file: ids repeating far apart. */
+  readonly repeatFirstRows: number;
 }
 
 export const DEFAULT_DIALECT: CsvDialect = Object.freeze({
@@ -37,6 +39,7 @@ export const DEFAULT_DIALECT: CsvDialect = Object.freeze({
   dropColumns: [],
   shuffleColumns: false,
   malformedRows: [],
+  repeatFirstRows: 0,
 });
 
 interface Column {

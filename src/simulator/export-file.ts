@@ -56,7 +56,13 @@ export async function writeExportFile(spec: ExportSpec, file: string): Promise<E
 export function* csvChunks(spec: Omit<ExportSpec, 'format'>, counts: { rows: number }): Generator<string> {
   const writer = new CsvWriter(spec.dialect, spec.seed);
   yield* batched(writer.head(), function* () {
+    const repeated: Voucher[] = [];
     for (const voucher of selectedVouchers(spec)) {
+      if (repeated.length < spec.dialect.repeatFirstRows) repeated.push(voucher);
+      counts.rows += 1;
+      yield writer.row(voucher, counts.rows);
+    }
+    for (const voucher of repeated) {
       counts.rows += 1;
       yield writer.row(voucher, counts.rows);
     }

@@ -156,6 +156,33 @@ describe('sync end to end', () => {
     });
   });
 
+  it('reads an export again from a fresh URL when its ids repeat across merge batches, and a reload writes nothing', async (t) => {
+    // The harness merges 250 rows per batch: the first 20 vouchers come back at the end of the file.
+    await withHarness(t, { chains: 1, vouchersPerChain: 1000 }, async (h, schema) => {
+      h.sim.setDialect({ repeatFirstRows: 20 });
+      const downloads = () => h.sim.calls().download_url;
+      const before = downloads();
+      const first = await h.sync({ mode: 'full-refresh', allowMassDelete: false });
+      assert.equal(first.exitCode, 0);
+      assert.equal(downloads() - before, 2, 'one download, then a second from a fresh URL');
+      const window = first.outcomes[0]!.windows[0]!;
+      const run = await warehouse.pool.query(`SELECT rows_read::int, rows_duplicate::int FROM "${schema}".sync_runs WHERE id = $1`, [window.rowId]);
+      assert.equal(run.rows[0].rows_duplicate, 20);
+      assert.equal(run.rows[0].rows_read, window.inserted + 20);
+      assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
+
+      // The same export again, but for one deleted voucher: read twice again, and still complete.
+      const gone = (await warehouse.pool.query(`SELECT voucher_id::int AS id FROM "${schema}".vouchers ORDER BY voucher_id DESC LIMIT 1`)).rows[0].id;
+      h.sim.vouchers.delete(gone);
+      h.sim.advance(60);
+      const again = await h.sync({ mode: 'full-refresh', allowMassDelete: false });
+      assert.equal(again.exitCode, 0);
+      const reload = again.outcomes[0]!.windows[0]!;
+      assert.deepEqual([reload.inserted, reload.updated, reload.deleted], [0, 0, 1], 'nothing written but the one deletion');
+      assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
+    });
+  });
+
   it('reads exports with offset timestamps, space timestamps and the classic voucher_* header', async (t) => {
     await withHarness(t, { chains: 1, vouchersPerChain: 300 }, async (h, schema) => {
       h.sim.setDialect({ timestamps: 'offset', header: 'classic', bom: true, lineEnding: '\r\n' });
