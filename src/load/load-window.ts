@@ -24,13 +24,13 @@ import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from 
 
 /** A window never fails on rejects at or below this many rows, whatever the ratio. */
 export const REJECT_ROWS_TOLERATED = 100;
-/** Rejects of a failed window kept for diagnosis. */
-export const FAILED_WINDOW_REJECTS_KEPT = 1000;
+export { FAILED_WINDOW_REJECTS_KEPT } from './merge-in-batches.js';
 
 /** Test and crash-test hooks at the named points of a load (DESIGN §5 failpoints). */
 export interface LoadHooks {
-  /** After each chunk sent to COPY, with the rows staged so far. */
-  midCopy?(rowsStaged: number): void | Promise<void>;
+  /** After each chunk sent to COPY, with the rows read so far (parsing runs ahead of COPY). */
+  midCopy?(rowsRead: number): void | Promise<void>;
+  /** Before the first batch is merged. */
   beforeUpsert?(): void | Promise<void>;
   beforeCommit?(): void | Promise<void>;
 }
@@ -158,8 +158,9 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     // Temporary tables have no statistics until analysed; without them the planner may pick a
     // nested loop for the deletion anti-join.
     if (input.reconcile) await client.query(`ANALYZE ${EXPORT_IDS_TABLE}`);
-    const upsert = mergeParams(input, stats);
-    const campaignsWritten = stats.header ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, upsert) : 0;
+    const campaignsWritten = stats.header
+      ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present: stats.header.present })
+      : 0;
 
     const deletions = input.reconcile
       ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, {
@@ -205,11 +206,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
 }
 
 function observations(): ExportObservations {
-  return { stats: emptyTransformStats(), firstRejects: [], firstRejectsKept: FAILED_WINDOW_REJECTS_KEPT, rejectsWithoutId: 0, campaigns: new CampaignsSeen(), batches: 0 };
-}
-
-function mergeParams(input: LoadWindowInput, stats: TransformStats) {
-  return { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present: stats.header?.present ?? new Set<string>() };
+  return { stats: emptyTransformStats(), firstRejects: [], rejectsWithoutId: 0, campaigns: new CampaignsSeen() };
 }
 
 /** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */

@@ -25,6 +25,9 @@ const COPY_CHUNK_CHARS = 256 * 1024;
 /** COPY text parsed ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
+/** Rejects of a failed window kept for diagnosis. */
+export const FAILED_WINDOW_REJECTS_KEPT = 1000;
+
 export class RepeatedIdAcrossBatches extends Error {
   constructor() {
     super('a voucher id repeats in two merge batches');
@@ -36,10 +39,8 @@ export interface ExportObservations {
   readonly stats: TransformStats;
   /** The first rejects, kept in memory for a window that fails. */
   readonly firstRejects: Reject[];
-  readonly firstRejectsKept: number;
   rejectsWithoutId: number;
   readonly campaigns: CampaignsSeen;
-  batches: number;
 }
 
 export interface MergeInBatchesInput {
@@ -74,12 +75,12 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
   // batches; only when they stop increasing does each batch have to be checked.
   let idsAscending = true;
   let lastId: string | null = null;
-  const batches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
+  const eventBatches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
 
   const copyText = async function* (): AsyncGenerator<CopyChunk> {
     let text = '';
     let rowsInBatch = 0;
-    for await (const events of batches) {
+    for await (const events of eventBatches) {
       for (const event of events) {
         if (event.kind === 'header' && event.map.unknown.length > 0) {
           input.logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
@@ -92,7 +93,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           lastId = event.row.voucherId;
         }
         if (event.kind === 'reject') {
-          if (seen.firstRejects.length < seen.firstRejectsKept) seen.firstRejects.push(event.reject);
+          if (seen.firstRejects.length < FAILED_WINDOW_REJECTS_KEPT) seen.firstRejects.push(event.reject);
           if (event.reject.voucherId === null) seen.rejectsWithoutId += 1;
         }
         const line = stagingLine(event);
@@ -112,6 +113,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
   const chunks = readAhead(copyText(), { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_BYTES });
 
   const summed = { inserted: 0, updated: 0, distinct: 0 };
+  let batchesMerged = 0;
   let uniqueIndex = false;
   // Under the chain's lock nothing else writes its rows, so a chain without any stays a first load.
   const { rows: emptiness } = await client.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${input.tables.vouchers} WHERE chain_id = $1) AS empty`, [input.chainId]);
@@ -130,8 +132,8 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
         }
       };
       await pipeline(batch(), client.query(copyFrom(copySql())));
-      seen.batches += 1;
-      if (seen.batches === 1) await input.beforeMerge?.();
+      batchesMerged += 1;
+      if (batchesMerged === 1) await input.beforeMerge?.();
 
       if (idsAscending || input.batchRows === Infinity) {
         await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'`);
@@ -168,6 +170,6 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
     // Not awaited: after a failure a pull may still wait on a stalled download the caller destroys.
     chunks.return(undefined).catch(() => {});
   }
-  if (seen.batches === 0) await input.beforeMerge?.();
+  if (batchesMerged === 0) await input.beforeMerge?.();
   return summed;
 }

@@ -4,7 +4,7 @@
  *   one set-based upsert merges it, TRUNCATE empties it for the next batch. The stream is never
  *   held in memory. Its columns are derived from the declared voucher table.
  * - `voucher_export_ids` keeps the id of every row and reject of the whole export: what a full
- *   refresh compares the warehouse with, and what counts distinct ids across batches.
+ *   refresh compares the warehouse with, and where an id repeating across batches shows.
  */
 import type { TransformEvent } from '../transform/read-voucher-csv.js';
 import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../transform/voucher-table.js';

@@ -169,6 +169,10 @@ describe('sync end to end', () => {
       const run = await warehouse.pool.query(`SELECT rows_read::int, rows_duplicate::int FROM "${schema}".sync_runs WHERE id = $1`, [window.rowId]);
       assert.equal(run.rows[0].rows_duplicate, 20);
       assert.equal(run.rows[0].rows_read, window.inserted + 20);
+      // The window's log line carries its wall time and, within it, the wait for the export (the benchmark reads both).
+      const committed = h.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'window committed')!;
+      assert.ok(typeof committed.seconds === 'number' && typeof committed.exportWaitSeconds === 'number');
+      assert.ok(committed.exportWaitSeconds >= 0 && committed.exportWaitSeconds <= committed.seconds, JSON.stringify(committed));
       assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
 
       // The same export again, but for one deleted voucher: read twice again, and still complete.
