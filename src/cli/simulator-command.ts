@@ -15,7 +15,7 @@ export function registerSimulatorCommand(program: Command): void {
     .option('--chains <n>', 'number of chains (ids 1764, 1765, …)', integer, 2)
     .option('--vouchers <n>', 'vouchers per chain before any change', integer, 1000)
     .option('--history-days <n>', 'the seeded vouchers were created over this many days before the start', integer, 730)
-    .option('--start <instant>', 'initial clock: an ISO 8601 instant, or "now"', '2026-05-26T12:00:00Z')
+    .option('--start <instant>', 'initial clock: an ISO 8601 instant, or "now" (this host\'s time)', 'now')
     .option('--clock-rate <x>', 'virtual seconds per real second (0 freezes the clock)', number, 1)
     .option('--task-duration <ms>', 'virtual time an export task spends in progress', integer, 1500)
     .option('--url-ttl <seconds>', 'lifetime of pre-signed download URLs', integer, 3600)

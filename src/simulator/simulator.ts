@@ -36,8 +36,11 @@ export interface SimulatorOptions {
   readonly vouchersPerChain: number;
   /** The seeded vouchers were created over this many days before the start. */
   readonly historyDays: number;
-  /** The clock's initial instant (ms); all base data lies before it. */
-  readonly startMs: number;
+  /**
+   * The clock's initial instant (ms); all base data lies before it. Default: this host's time,
+   * floored to whole seconds, since real Spaaza's clock is the real time.
+   */
+  readonly startMs?: number;
   /** Virtual ms per real ms; 0 freezes the clock (move it with `advance`). */
   readonly clockRate: number;
   /** Virtual time an export task spends INPROGRESS. */
@@ -60,7 +63,6 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   chains: 2,
   vouchersPerChain: 1000,
   historyDays: 730,
-  startMs: Date.UTC(2026, 4, 26, 12, 0, 0),
   clockRate: 1,
   taskDurationMs: 1500,
   urlTtlSeconds: 3600,
@@ -73,7 +75,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
 
 /** What the route handlers share. */
 export interface SimulatorState {
-  readonly options: SimulatorOptions;
+  readonly options: SimulatorOptions & { readonly startMs: number };
   readonly clock: VirtualClock;
   readonly dataset: Dataset;
   readonly tasks: TaskStore;
@@ -119,7 +121,7 @@ export interface VoucherControls {
 }
 
 export async function startSimulator(overrides: Partial<SimulatorOptions> = {}): Promise<Simulator> {
-  const options: SimulatorOptions = { ...DEFAULT_OPTIONS, ...overrides };
+  const options = { ...DEFAULT_OPTIONS, ...overrides, startMs: overrides.startMs ?? Math.floor(Date.now() / 1000) * 1000 };
   const chainIds = options.chainIds ?? Array.from({ length: options.chains }, (_, k) => 1764 + k);
   const storageDir = options.storageDir ?? (await mkdtemp(path.join(tmpdir(), 'spaaza-sim-')));
   await mkdir(storageDir, { recursive: true });

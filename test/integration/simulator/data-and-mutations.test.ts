@@ -14,7 +14,9 @@ import {
 
 const VOUCHERS = 600;
 const HEADER = EXPORT_FIELDS.map((f) => f.name).join(',');
-const options = (seed: number) => ({ port: 0, seed, vouchersPerChain: VOUCHERS, taskDurationMs: 0, clockRate: 0 });
+/** A fixed start: the clock follows the host by default, and same seed means same bytes only from the same start. */
+const START_MS = Date.UTC(2026, 4, 26, 12);
+const options = (seed: number) => ({ port: 0, seed, vouchersPerChain: VOUCHERS, taskDurationMs: 0, clockRate: 0, startMs: START_MS });
 
 /** Base voucher ids of the chain at `index`: ids are global, one block of 10^8 per chain. */
 const baseIds = (index: number): number[] => Array.from({ length: VOUCHERS }, (_, n) => (index + 1) * 100_000_000 + n + 1);

@@ -30,6 +30,35 @@ describe('lifecycle and storage', () => {
     return task.id;
   }
 
+  describe('the clock', () => {
+    it('starts at this host\'s time (whole seconds) by default, as real Spaaza\'s does; the seeded data lies before it', async () => {
+      const before = Math.floor(Date.now() / 1000) * 1000;
+      const own = await startSimulator({ port: 0, chains: 1, vouchersPerChain: 50, clockRate: 0 });
+      try {
+        const after = Date.now();
+        const start = own.now().getTime();
+        assert.ok(before <= start && start <= after, `${own.now().toISOString()} is between the host's times before and after the start`);
+        assert.equal(start % 1000, 0);
+        const reply = await api(own, 'GET', '/tasks');
+        assert.equal(Date.parse(String(reply.headers.date)), start, 'the Date header carries it');
+        assert.ok([...own.groundTruth(own.chainIds[0]!)].every((v) => v.createdAt * 1000 <= start));
+      } finally {
+        await own.close();
+      }
+    });
+
+    it('starts at startMs when given one', async () => {
+      const startMs = Date.UTC(2031, 1, 3, 4, 5, 6);
+      const own = await startSimulator({ port: 0, chains: 1, vouchersPerChain: 10, clockRate: 0, startMs });
+      try {
+        assert.equal(own.now().getTime(), startMs);
+        assert.equal((await api(own, 'GET', '/tasks')).headers.date, 'Mon, 03 Feb 2031 04:05:06 GMT');
+      } finally {
+        await own.close();
+      }
+    });
+  });
+
   describe('READY → INPROGRESS → DONE on the clock', () => {
     it('a task scheduled in the future stays READY until the clock passes trigger.once', async () => {
       const start = sim.now().getTime() / 1000;

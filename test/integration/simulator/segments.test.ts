@@ -49,7 +49,8 @@ describe('segments over HTTP', () => {
   }
 
   before(async () => {
-    sim = await startSimulator({ port: 0, chains: 1, vouchersPerChain: 2000, taskDurationMs: 0, clockRate: 0 });
+    // A fixed start, since the documented segments filter on fixed dates (March 2026, …).
+    sim = await startSimulator({ port: 0, chains: 1, vouchersPerChain: 2000, taskDurationMs: 0, clockRate: 0, startMs: Date.UTC(2026, 4, 26, 12) });
     chain = sim.chainIds[0]!;
     sim.advance(7200);
     const open = truth().filter((v) => v.status !== 'redeemed' && v.amount !== '0.00');
