@@ -10,6 +10,12 @@ export const API_POINTS = ['create_task', 'list_tasks', 'get_task', 'execute_tas
 export const FAULT_POINTS = [...API_POINTS, 'storage', 'run_task'] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
+/** ±10^11 s (about 3,000 years) keeps a shifted instant a valid Date, yet reaches 2036, 2099… */
+const shiftSeconds = z.number().int().min(-1e11).max(1e11);
+/** What Node will send as a header value: no control characters but tab. */
+const headerText = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must be a valid header value (no line breaks or control characters)');
+const MAX_HUGE_BODY_BYTES = 2 ** 40;
+
 const actionSchema = z.discriminatedUnion('kind', [
   /** Answer with this status instead; a 429 carries Retry-After (default 1 s). */
   z.object({ kind: z.literal('status'), status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503)]), retryAfterSeconds: z.number().int().min(0).optional() }),
@@ -29,6 +35,24 @@ const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stuck') }),
   /** run_task only: the task ends in ERROR, with this message in its logs. */
   z.object({ kind: z.literal('error'), message: z.string().min(1).optional() }),
+  /**
+   * A proxy with a wrong clock: a normal answer whose `Date` header is the clock shifted by
+   * `seconds`, or the literal `header` text. Exactly one of the two.
+   */
+  z.object({ kind: z.literal('date'), seconds: shiftSeconds.optional(), header: headerText.optional() }),
+  /**
+   * A normal answer whose task(s) carry shifted `state` dates, or `last_run_date` replaced by
+   * the literal `lastRunDate`; the stored task is unchanged.
+   */
+  z.object({
+    kind: z.literal('task_times'),
+    createdSeconds: shiftSeconds.optional(),
+    lastRunSeconds: shiftSeconds.optional(),
+    lastModifiedSeconds: shiftSeconds.optional(),
+    lastRunDate: z.string().nullable().optional(),
+  }),
+  /** API only: a 200 JSON answer of exactly `bytes` bytes (a task object padded with a long string), streamed. */
+  z.object({ kind: z.literal('huge_body'), bytes: z.number().int().min(0).max(MAX_HUGE_BODY_BYTES) }),
 ]);
 export type FaultAction = z.infer<typeof actionSchema>;
 
@@ -42,6 +66,9 @@ const ALLOWED: Record<FaultAction['kind'], readonly FaultPoint[]> = {
   expire: ['download_url'],
   stuck: ['run_task'],
   error: ['run_task'],
+  date: [...API_POINTS, 'storage'],
+  task_times: ['create_task', 'list_tasks', 'get_task', 'execute_task'],
+  huge_body: [...API_POINTS],
 };
 
 export const faultRuleSchema = z
@@ -61,6 +88,17 @@ export const faultRuleSchema = z
   .superRefine((rule, ctx) => {
     if (rule.action.kind === 'reset' && rule.action.afterBytes !== undefined && rule.at !== 'storage') {
       ctx.addIssue({ code: 'custom', path: ['action', 'afterBytes'], message: 'afterBytes applies to storage downloads only; an API call is reset before any answer' });
+    }
+    const { action } = rule;
+    if (action.kind === 'date' && (action.seconds === undefined) === (action.header === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['action', 'seconds'], message: 'a date fault takes exactly one of seconds and header' });
+    }
+    if (action.kind === 'task_times') {
+      const given = [action.createdSeconds, action.lastRunSeconds, action.lastModifiedSeconds, action.lastRunDate].filter((v) => v !== undefined);
+      if (given.length === 0) ctx.addIssue({ code: 'custom', path: ['action'], message: 'a task_times fault needs at least one of createdSeconds, lastRunSeconds, lastModifiedSeconds, lastRunDate' });
+      if (action.lastRunSeconds !== undefined && action.lastRunDate !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['action', 'lastRunDate'], message: 'lastRunDate replaces last_run_date; it cannot be combined with lastRunSeconds' });
+      }
     }
     if (!ALLOWED[rule.action.kind].includes(rule.at)) {
       ctx.addIssue({ code: 'custom', path: ['action', 'kind'], message: `"${rule.action.kind}" faults apply to ${ALLOWED[rule.action.kind].join(', ')}, not ${rule.at}` });

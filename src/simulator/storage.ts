@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { FaultAction } from './faults.js';
+import { faultedDateHeader } from './time-faults.js';
 
 export const STORAGE_PREFIX = '/storage/';
 
@@ -53,6 +54,7 @@ export class Storage {
     if (nowSeconds > expires) return xml(res, 403, 'AccessDenied', 'Request has expired');
 
     const injected = fault();
+    if (injected?.kind === 'date') res.setHeader('Date', faultedDateHeader(injected, nowSeconds * 1000));
     if (injected?.kind === 'delay') await sleep(injected.ms);
     if (injected?.kind === 'status') {
       const [code, message] = STORAGE_ERRORS[injected.status];

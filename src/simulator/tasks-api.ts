@@ -4,12 +4,15 @@
  * 405 update/delete, 409 download_url before DONE. Faults are drawn once the route is known.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isoSeconds } from './clock.js';
 import { type FaultPoint } from './faults.js';
 import { HttpError, badRequest, conflict, notFound } from './http-error.js';
 import { intParam, parseJson, readText, sendError, sendJson } from './http.js';
+import { sendHugeBody } from './huge-body.js';
 import type { SimulatorState } from './simulator.js';
 import { parseTaskRequest, requestedChain } from './task-request.js';
-import { TASK_CODES, fileName, stateJson, taskJson, type Task, type TaskCode } from './tasks.js';
+import { FIRST_TASK_ID, TASK_CODES, fileName, stateJson, taskJson, type Task, type TaskCode } from './tasks.js';
+import { faultedDateHeader, withTaskTimes } from './time-faults.js';
 
 interface Route {
   readonly point: FaultPoint;
@@ -44,6 +47,14 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
     sendError(res, error, retryAfterHeader(fault.status, fault.retryAfterSeconds));
     return true;
   }
+  if (fault?.kind === 'huge_body') {
+    const chain = (route.taskId === null ? undefined : sim.tasks.get(route.taskId)?.request.chain) ?? sim.dataset.chainIds()[0]!;
+    await sendHugeBody(res, fault.bytes, { id: route.taskId ?? FIRST_TASK_ID, chain, now: isoSeconds(sim.clock.nowMs()) });
+    return true;
+  }
+  // Time faults leave the answer as it is, but for what it says about time.
+  if (fault?.kind === 'date') res.setHeader('Date', faultedDateHeader(fault, sim.clock.nowMs()));
+  const state = (task: Task) => (fault?.kind === 'task_times' ? withTaskTimes(stateJson(task), fault) : stateJson(task));
 
   const auth = sim.tokens.authenticate(req.headers.authorization);
   if (!auth.ok) throw new HttpError(401, 'unauthorized', auth.reason);
@@ -61,7 +72,7 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
       if (!chains.includes(chain)) throw new HttpError(403, 'forbidden', `this access token is not scoped to chain ${chain}`);
       // READY now; the next tick starts it once `trigger.once` is due.
       const task = sim.tasks.create(parseTaskRequest(body));
-      sendJson(res, 200, taskJson(task));
+      sendJson(res, 200, taskJson(task, state(task)));
       return true;
     }
     case 'list_tasks': {
@@ -78,12 +89,12 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
         .filter((t) => action === null || t.request.target.action === action)
         .filter((t) => campaign === null || t.request.target.campaign_id === campaign)
         .slice(offset, offset + limit);
-      sendJson(res, 200, tasks.map((t) => taskJson(t)));
+      sendJson(res, 200, tasks.map((t) => taskJson(t, state(t))));
       return true;
     }
     case 'get_task': {
       const task = ownTask(route.taskId!);
-      sendJson(res, 200, taskJson(task, intParam(url, 'log_limit', 10), intParam(url, 'offset', 0)));
+      sendJson(res, 200, taskJson(task, state(task), intParam(url, 'log_limit', 10), intParam(url, 'offset', 0)));
       return true;
     }
     case 'execute_task': {
@@ -94,7 +105,7 @@ export async function handleTasksApi(sim: SimulatorState, req: IncomingMessage, 
       const timeout = setTimeout(() => aborted.abort(new Error('execute timeout')), sim.options.executeTimeoutMs);
       try {
         await sim.tasks.execute(task, aborted.signal);
-        sendJson(res, 200, stateJson(task));
+        sendJson(res, 200, state(task));
       } catch {
         if (!res.destroyed) sendError(res, new HttpError(504, 'gateway_timeout', `task ${task.id} did not finish in time; poll GET /tasks/${task.id}`));
       } finally {

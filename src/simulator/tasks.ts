@@ -57,7 +57,7 @@ export interface TaskStoreOptions {
   readonly onError: (error: unknown) => void;
 }
 
-const FIRST_TASK_ID = 12345;
+export const FIRST_TASK_ID = 12345;
 
 export class TaskStore {
   private readonly tasks = new Map<number, Task>();
@@ -224,12 +224,12 @@ export function fileName(task: Task): string {
 }
 
 /** The task object of reference §3, as every endpoint that returns a task sends it. */
-export function taskJson(task: Task, logLimit = 10, logOffset = 0): Record<string, unknown> {
+export function taskJson(task: Task, state = stateJson(task), logLimit = 10, logOffset = 0): Record<string, unknown> {
   return {
     id: task.id,
     chain: task.request.chain,
     desc: task.request.desc,
-    state: stateJson(task),
+    state,
     trigger: task.request.trigger,
     target: task.request.target,
     logs: task.logs.slice(logOffset, logOffset + logLimit),
@@ -239,7 +239,15 @@ export function taskJson(task: Task, logLimit = 10, logOffset = 0): Record<strin
   };
 }
 
-export function stateJson(task: Task): Record<string, unknown> {
+/** A task's `state`, as sent: the dates are `YYYY-MM-DDTHH:MM:SSZ`. */
+export interface TaskStateJson {
+  readonly code: TaskCode;
+  readonly last_run_date: string | null;
+  readonly last_modified: string;
+  readonly created_date: string;
+}
+
+export function stateJson(task: Task): TaskStateJson {
   return {
     code: task.code,
     last_run_date: task.lastRunMs === null ? null : isoSeconds(task.lastRunMs),
