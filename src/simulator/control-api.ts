@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { DEFAULT_DIALECT, MALFORMED_KINDS } from './csv-dialect.js';
+import { DEFAULT_DIALECT, MAX_HUGE_FIELD_BYTES, ROW_KINDS, dialectProblem } from './csv-dialect.js';
 import { VoucherNotFoundError, VoucherStateError } from './dataset.js';
 import { csvChunks } from './export-file.js';
 import { faultRulesSchema } from './faults.js';
@@ -46,10 +46,13 @@ const bodies = {
       header: z.enum(['default', 'classic']),
       timestamps: z.enum(['z', 'offset', 'space']),
       extraColumn: z.string().min(1).nullable(),
+      duplicateExtraColumn: z.boolean(),
       // Default-header names; an unknown one would make every later export fail.
       dropColumns: z.array(z.enum(EXPORT_FIELDS.map((f) => f.name) as [string, ...string[]])),
       shuffleColumns: z.boolean(),
-      malformedRows: z.array(z.object({ row: z.number().int().min(1), kind: z.enum(MALFORMED_KINDS) }).strict()),
+      malformedRows: z.array(
+        z.object({ row: z.number().int().min(1), kind: z.enum(ROW_KINDS), bytes: z.number().int().min(0).max(MAX_HUGE_FIELD_BYTES).optional() }).strict(),
+      ),
       repeatFirstRows: z.number().int().min(0).max(10_000),
     })
     .partial()
@@ -93,9 +96,13 @@ export async function handleControlApi(sim: SimulatorState, req: IncomingMessage
         return sendJson(res, 200, { rules: [] });
       case 'GET /dialect':
         return sendJson(res, 200, sim.dialect);
-      case 'PUT /dialect':
-        sim.dialect = { ...DEFAULT_DIALECT, ...stripUndefined(parse(bodies.dialect, await readJson(req))) };
+      case 'PUT /dialect': {
+        const dialect = { ...DEFAULT_DIALECT, ...stripUndefined(parse(bodies.dialect, await readJson(req))) };
+        const problem = dialectProblem(dialect);
+        if (problem) throw badRequest(problem.field, problem.message);
+        sim.dialect = dialect;
         return sendJson(res, 200, sim.dialect);
+      }
       case 'POST /chains/:n/vouchers': {
         const body = parse(bodies.create, (await readJson(req)) ?? {});
         const voucher = sim.dataset.create(n, sim.clock.nowSeconds(), {

@@ -55,16 +55,20 @@ export async function writeExportFile(spec: ExportSpec, file: string): Promise<E
 /** CSV in the given dialect: the header, then one row per selected voucher. */
 export function* csvChunks(spec: Omit<ExportSpec, 'format'>, counts: { rows: number }): Generator<string> {
   const writer = new CsvWriter(spec.dialect, spec.seed);
-  yield* batched(writer.head(), function* () {
-    const repeated: Voucher[] = [];
+  const repeated: Voucher[] = [];
+  function* vouchers(): Generator<Voucher> {
     for (const voucher of selectedVouchers(spec)) {
       if (repeated.length < spec.dialect.repeatFirstRows) repeated.push(voucher);
-      counts.rows += 1;
-      yield writer.row(voucher, counts.rows);
+      yield voucher;
     }
-    for (const voucher of repeated) {
+    yield* repeated;
+  }
+  yield* batched(writer.head(), function* () {
+    for (const voucher of vouchers()) {
       counts.rows += 1;
-      yield writer.row(voucher, counts.rows);
+      // A malformed row comes in pieces (a huge field is never one string), the others whole.
+      if (writer.isMalformed(counts.rows)) yield* writer.rowPieces(voucher, counts.rows);
+      else yield writer.row(voucher, counts.rows);
     }
   });
 }

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { CsvWriter, DEFAULT_DIALECT, HUGE_FIELD_BYTES } from '../../../src/simulator/csv-dialect.js';
 import { startSimulator, type Simulator } from '../../../src/simulator/simulator.js';
 import { control, parseCsv, parseCsvRows, runExport, runExportFile, type ApiError } from '../../support/simulator-client.js';
 
@@ -22,6 +24,11 @@ const col = (name: string) => DEFAULT_HEADER.indexOf(name);
 
 /** The text with every quoted field removed: what is left shows the record separators. */
 const outsideQuotes = (text: string) => text.replace(/"(?:[^"]|"")*"/g, '');
+/** RFC 4180, written out here so that the expected bytes do not come from the writer under test. */
+const rfc4180 = (cell: string) => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
+const lineOf = (cells: readonly string[]) => `${cells.map(rfc4180).join(',')}\n`;
+/** How a relaxed reader reads whatever it is given: no throw on stray quotes or ragged rows. */
+const relaxed = (text: string) => parse(text, { relax_quotes: true, relax_column_count: true }) as string[][];
 
 describe('CSV dialects', () => {
   let sim: Simulator;
@@ -176,6 +183,111 @@ describe('CSV dialects', () => {
     assert.throws(() => parseCsv(text), /Invalid Record Length/);
   });
 
+  it('open_quote: the campaign title opens a quote it never closes; the rest of the row as usual', async () => {
+    // A row like the issue's: `…,birthday,"The Gold tier bonus,basket,claimed,…`, nothing quoted after it.
+    const row = 1 + baseRows.slice(1).findIndex((r) => r[col('campaign_title')] === 'The "Gold" tier bonus' && r.every((c, i) => i === col('campaign_title') || rfc4180(c) === c));
+    assert.ok(row > 0, 'such a row exists');
+    sim.setDialect({ malformedRows: [{ row, kind: 'open_quote' }] });
+    const { text } = await runExportFile(sim); // a strict parser would refuse it
+    const cells = baseRows[row]!;
+    const written = cells.map((c, i) => (i === col('campaign_title') ? '"The Gold tier bonus' : c)).join(',') + '\n';
+    assert.ok(written.includes(`,${cells[col('campaign_type')]},"The Gold tier bonus,${cells[col('type')]},${cells[col('status')]},`));
+    assert.ok(baseText.includes(lineOf(cells)));
+    assert.equal(text, baseText.replace(lineOf(cells), () => written), 'only that line differs, and exactly so');
+
+    // A relaxed parser reads on into the records that follow, up to the next quote somewhere later.
+    const records = relaxed(text);
+    assert.ok(records.length < baseRows.length, `${records.length - 1} records read from ${baseRows.length - 1} rows written`);
+    const swallowing = records[row]!;
+    assert.ok(swallowing[col('campaign_title')]!.includes('\n'), 'the open field runs over line ends');
+    assert.deepEqual(records.slice(0, row), baseRows.slice(0, row), 'the rows before it read as usual');
+  });
+
+  it('open_quote on rows whose titles hold line breaks, commas, quotes: kept, but for the quotes', async () => {
+    const title = col('campaign_title');
+    const picked = ['\n', ',', '"'].map((ch) => 1 + baseRows.slice(1).findIndex((r) => r[title]!.includes(ch)));
+    assert.ok(picked.every((row) => row > 0));
+    const rows = [...new Set(picked)].sort((a, b) => a - b);
+    sim.setDialect({ malformedRows: rows.map((row) => ({ row, kind: 'open_quote' as const })) });
+    const { text } = await runExportFile(sim);
+    let expected = baseText;
+    for (const row of rows) {
+      const cells = baseRows[row]!;
+      const written = cells.map((c, i) => (i === title ? `"${c.replace(/"/g, '')}` : rfc4180(c))).join(',') + '\n';
+      expected = expected.replace(lineOf(cells), () => written);
+    }
+    assert.equal(text, expected);
+    // Where the open field ends depends on the quotes after it; that it is not the row as written does not.
+    const first = rows[0]!;
+    const records = relaxed(text);
+    assert.deepEqual(records.slice(0, first), baseRows.slice(0, first));
+    assert.notDeepEqual(records[first], baseRows[first]);
+  });
+
+  it('padded_id and signed_id: 000123 and +123, the row otherwise as usual', async () => {
+    sim.setDialect({ malformedRows: [{ row: 4, kind: 'padded_id' }, { row: 9, kind: 'signed_id' }] });
+    const { rows } = await exportNow();
+    assert.equal(rows.length, baseRows.length);
+    const withId = (row: number, id: string) => baseRows[row]!.map((c, i) => (i === col('id') ? id : c));
+    assert.deepEqual(rows[4], withId(4, `000${baseRows[4]![col('id')]}`));
+    assert.deepEqual(rows[9], withId(9, `+${baseRows[9]![col('id')]}`));
+    for (let row = 1; row < rows.length; row++) if (row !== 4 && row !== 9) assert.deepEqual(rows[row], baseRows[row]);
+  });
+
+  it('huge_field: a title of exactly the requested bytes (ASCII), quoted; 8 MiB by default', async () => {
+    const put = await control(sim, 'PUT', '/dialect', { malformedRows: [{ row: 2, kind: 'huge_field', bytes: 1_000_003 }, { row: 6, kind: 'huge_field' }] });
+    assert.equal(put.status, 200, put.text);
+    const { bytes, rows } = await exportNow();
+    assert.equal(rows.length, baseRows.length);
+    for (const [row, size] of [[2, 1_000_003], [6, HUGE_FIELD_BYTES]] as const) {
+      const title = rows[row]![col('title')]!;
+      assert.equal(title.length, size);
+      assert.equal(Buffer.byteLength(title), size, 'ASCII: one byte a character');
+      assert.ok(title.startsWith('A very long voucher title, '));
+      assert.deepEqual(rows[row]!.map((c, i) => (i === col('title') ? '' : c)), baseRows[row]!.map((c, i) => (i === col('title') ? '' : c)));
+    }
+    const baseTitles = [2, 6].reduce((sum, row) => sum + Buffer.byteLength(rfc4180(baseRows[row]![col('title')]!)), 0);
+    assert.equal(bytes.length, Buffer.byteLength(baseText) - baseTitles + 1_000_003 + HUGE_FIELD_BYTES + 4, 'each written in quotes');
+  });
+
+  it('huge_field is rendered in pieces of about 64 KiB, never as one string', () => {
+    const writer = new CsvWriter({ ...DEFAULT_DIALECT, malformedRows: [{ row: 1, kind: 'huge_field', bytes: 10_000_000 }] }, 1);
+    const voucher = sim.groundTruth(sim.chainIds[0]!).next().value!;
+    let longest = 0;
+    let total = 0;
+    for (const piece of writer.rowPieces(voucher, 1)) {
+      longest = Math.max(longest, piece.length);
+      total += piece.length;
+    }
+    assert.ok(longest <= 70_000, `longest piece ${longest} characters`);
+    assert.ok(total > 10_000_000);
+  });
+
+  it('several kinds on one row apply together: padded_id and bad_timestamp make 000id and a bad date', async () => {
+    const put = await control(sim, 'PUT', '/dialect', {
+      malformedRows: [{ row: 3, kind: 'padded_id' }, { row: 3, kind: 'bad_timestamp' }, { row: 5, kind: 'signed_id' }, { row: 5, kind: 'too_many_fields' }],
+    });
+    assert.equal(put.status, 200, put.text);
+    const { rows } = await exportNow();
+    const id = (row: number) => baseRows[row]![col('id')]!;
+    assert.deepEqual(rows[3], baseRows[3]!.map((c, i) => (i === col('id') ? `000${id(3)}` : i === col('date_time_creation') ? '31/02/2026 25:61' : c)));
+    assert.deepEqual(rows[5], [...baseRows[5]!.map((c, i) => (i === col('id') ? `+${id(5)}` : c)), 'surplus', 'cells']);
+    assert.deepEqual(rows[4], baseRows[4]);
+  });
+
+  it('duplicateExtraColumn: the unknown column twice in the header, the second with other values', async () => {
+    sim.setDialect({ extraColumn: 'note', duplicateExtraColumn: true });
+    const { text, rows } = await exportNow();
+    assert.ok(text.startsWith(`${DEFAULT_HEADER.join(',')},note,note\n`));
+    rows.slice(1).forEach((r, k) => {
+      assert.deepEqual(r.slice(0, -2), baseRows[k + 1]);
+      const [first, second] = r.slice(-2) as [string, string];
+      assert.ok(['gold', 'silver', 'bronze', ''].includes(first));
+      assert.equal(second, `${first || 'none'}-2`);
+    });
+    assert.ok(rows.some((r) => r.at(-2) === 'gold' && r.at(-1) === 'gold-2'));
+  });
+
   it('options combine: BOM, CRLF, classic names, space timestamps, shuffled, extra column', async () => {
     sim.setDialect({ bom: true, lineEnding: '\r\n', header: 'classic', timestamps: 'space', shuffleColumns: true, extraColumn: 'x_tier' });
     const { bytes, text } = await exportNow();
@@ -195,7 +307,10 @@ describe('CSV dialects', () => {
   });
 
   it('the dialect applies to exports, never to the ground truth', async () => {
-    sim.setDialect({ bom: true, header: 'classic' });
+    sim.setDialect({
+      bom: true, header: 'classic', extraColumn: 'note', duplicateExtraColumn: true,
+      malformedRows: [{ row: 1, kind: 'open_quote' }, { row: 2, kind: 'huge_field', bytes: 100_000 }, { row: 3, kind: 'padded_id' }, { row: 3, kind: 'bad_id' }],
+    });
     assert.equal([...sim.groundTruthCsv(sim.chainIds[0]!)].join(''), baseText);
     const overHttp = await control(sim, 'GET', `/chains/${sim.chainIds[0]}/ground-truth`);
     assert.equal(overHttp.text, baseText);
@@ -210,6 +325,9 @@ describe('CSV dialects', () => {
       [{ malformedRows: [{ row: 0, kind: 'bad_id' }] }, 'malformedRows.0.row'],
       [{ malformedRows: [{ row: 3, kind: 'bad_emoji' }] }, 'malformedRows.0.kind'],
       [{ extraColumn: '' }, 'extraColumn'],
+      [{ duplicateExtraColumn: true }, 'duplicateExtraColumn'],
+      [{ malformedRows: [{ row: 3, kind: 'bad_id', bytes: 10 }] }, 'malformedRows.0.bytes'],
+      [{ malformedRows: [{ row: 3, kind: 'huge_field', bytes: -1 }] }, 'malformedRows.0.bytes'],
       [{ quote: "'" }, 'body'],
     ] as const) {
       const reply = await control<ApiError>(sim, 'PUT', '/dialect', body);
@@ -218,6 +336,7 @@ describe('CSV dialects', () => {
     }
     assert.equal((await control(sim, 'PUT', '/dialect', { bom: true }, sim.bearer())).status, 401);
     assert.throws(() => sim.setDialect({ dropColumns: ['voucher_id'] }), /cannot drop unknown column/);
+    assert.throws(() => sim.setDialect({ duplicateExtraColumn: true }), /needs extraColumn/);
     // Nothing of it took effect.
     assert.equal((await exportNow()).text, baseText);
   });
