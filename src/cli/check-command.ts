@@ -38,7 +38,7 @@ export function registerCheckCommand(program: Command, setExitCode: (code: numbe
           report('database', false, (error as Error).message);
         }
         for (const chain of config.spaaza.chains) {
-          const api = new TasksClient({ baseUrl: config.spaaza.baseUrl, tokenId: chain.token.id, tokenSecret: chain.token.secret, chainId: chain.id, logger, retries: 1 });
+          const api = new TasksClient({ baseUrl: config.spaaza.baseUrl, tokenId: chain.token.id, tokenSecret: chain.token.secret, chainId: chain.id, logger, retries: 1, maxClockSkewMs: config.sync.maxClockSkewMs, maxResponseBytes: config.extract.maxResponseBytes });
           try {
             await api.listTasks({ action: 'export', limit: 1, offset: 0 });
             const skew = api.skewMs();

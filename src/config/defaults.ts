@@ -16,6 +16,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
     noExpiryFrom: DEFAULTS.noExpiryFrom.toISOString().replace('.000Z', 'Z'),
     dateFields: Object.freeze(['date_time_creation', 'date_time_redeemed']),
     mergeBatchRows: DEFAULTS.mergeBatchRows,
+    maxClockSkew: '15m',
+    maxRecordBytes: DEFAULTS.maxRecordBytes,
   }),
   extract: Object.freeze({
     pollInitial: '250ms',
@@ -25,9 +27,11 @@ export const CONFIG_DEFAULTS = Object.freeze({
     requestTimeout: '30s',
     executeTimeout: '15m',
     httpRetries: 5,
+    maxResponseBytes: 8 * 1024 * 1024,
   }),
   fullRefresh: Object.freeze({
     maxDeleteRatio: 0.1,
+    maxAge: '1h',
   }),
   schedule: Object.freeze({
     incrementalCron: '*/15 * * * *',

@@ -12,6 +12,9 @@ import { databaseUrlFile, sharedTokenSecret, tokenSecretEnv, tokenSecretFile, ty
 
 const D = CONFIG_DEFAULTS;
 
+/** csv-parse and the JS strings of one record hold several copies of it: keep it well below 1 GB. */
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
 /** A section left out of the file is an empty one, so each of its keys gets its default. */
 const section = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === undefined ? {} : value), schema);
 
@@ -50,6 +53,8 @@ function syncShape() {
     noExpiryFrom: field.instant.prefault(D.sync.noExpiryFrom),
     dateFields: field.dateFields.prefault([...D.sync.dateFields]),
     mergeBatchRows: field.wholeNumber(1).prefault(D.sync.mergeBatchRows),
+    maxClockSkew: field.duration({ min: 1000 }).prefault(D.sync.maxClockSkew),
+    maxRecordBytes: field.wholeNumber(1024, MAX_RECORD_BYTES).prefault(D.sync.maxRecordBytes),
   };
 }
 
@@ -63,12 +68,14 @@ function extractShape() {
     requestTimeout: field.duration(timer).prefault(D.extract.requestTimeout),
     executeTimeout: field.duration(timer).prefault(D.extract.executeTimeout),
     httpRetries: field.wholeNumber(0).prefault(D.extract.httpRetries),
+    maxResponseBytes: field.wholeNumber(4096).prefault(D.extract.maxResponseBytes),
   };
 }
 
 function fullRefreshShape() {
   return {
     maxDeleteRatio: field.ratio.prefault(D.fullRefresh.maxDeleteRatio),
+    maxAge: field.duration().prefault(D.fullRefresh.maxAge),
   };
 }
 
@@ -89,7 +96,9 @@ function topShape(sources: SecretSources) {
     spaaza: section(spaazaSection(sources)),
     sync: section(syncSection()),
     extract: section(extractSection()),
-    fullRefresh: section(z.strictObject(fullRefreshShape(), { error: objectError('the fullRefresh section') })),
+    fullRefresh: section(
+      z.strictObject(fullRefreshShape(), { error: objectError('the fullRefresh section') }).transform((f) => ({ maxDeleteRatio: f.maxDeleteRatio, maxAgeMs: f.maxAge })),
+    ),
     schedule: section(z.strictObject(scheduleShape(), { error: objectError('the schedule section') })),
     failpoint: field.failpoint.nullable().prefault(D.failpoint),
   };
@@ -203,6 +212,8 @@ function syncSection() {
       noExpiryFrom: s.noExpiryFrom,
       dateFields: s.dateFields,
       mergeBatchRows: s.mergeBatchRows,
+      maxClockSkewMs: s.maxClockSkew,
+      maxRecordBytes: s.maxRecordBytes,
     }));
 }
 
@@ -230,6 +241,7 @@ function extractSection() {
       requestTimeoutMs: e.requestTimeout,
       executeTimeoutMs: e.executeTimeout,
       httpRetries: e.httpRetries,
+      maxResponseBytes: e.maxResponseBytes,
     }));
 }
 

@@ -35,7 +35,11 @@ export type ExtractErrorCode =
   /** The pre-signed URL was refused with 403: expired or tampered; ask for a fresh one. */
   | 'download_url_expired'
   /** Storage answered another non-200 status, or could not be reached. */
-  | 'download_failed';
+  | 'download_failed'
+  /** A Spaaza time (Date header, task date) too far from this host's clock or the task's own times. */
+  | 'implausible_time'
+  /** An answer larger than extract.maxResponseBytes: refused before it could fill the memory. */
+  | 'response_too_large';
 
 export interface ExtractErrorContext extends ErrorContext {
   /** The route, e.g. `GET /tasks/{id}`; never a full URL. */

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { serverMessage, storageXmlMessage } from './api-errors.js';
+import { readBoundedText } from './bounded-body.js';
 import { ExtractError, type ExtractErrorContext } from './errors.js';
 import { redactError, redactUrl } from './redact.js';
 import { errorCode, ruleForError } from './retry-policy.js';
@@ -21,6 +22,8 @@ export interface DownloadResponse {
 export interface DownloadOptions {
   readonly signal?: AbortSignal;
   readonly userAgent: string;
+  /** An error answer's body is read up to this many bytes (it is a short XML document). */
+  readonly maxErrorBodyBytes: number;
   /** Removes secrets from a text (server messages, library errors). */
   readonly scrub: (text: string) => string;
 }
@@ -67,7 +70,7 @@ export async function downloadFile(dispatcher: Dispatcher, url: string, options:
     };
   }
   // An error body is small; S3 may echo the signature in it, so only Code and Message are kept.
-  const text = options.scrub(await res.body.text().catch(() => ''));
+  const text = options.scrub(await readBoundedText(res.body, options.maxErrorBodyBytes, ENDPOINT, res.headers['content-length']).catch(() => ''));
   const said = storageXmlMessage(text) ?? serverMessage(text).message;
   if (status === 403) {
     throw new ExtractError(

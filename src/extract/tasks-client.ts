@@ -12,7 +12,8 @@ import { networkError, serverMessage, statusError } from './api-errors.js';
 import { ExtractError, type ExtractErrorContext } from './errors.js';
 import { redactError, redactText, redactUrl } from './redact.js';
 import { DEFAULT_BACKOFF, errorCode, parseRetryAfter, retryDelay, ruleForError, ruleForStatus, type BackoffOptions, type RetryRule } from './retry-policy.js';
-import { ServerClock } from './server-clock.js';
+import { readBoundedText } from './bounded-body.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, ServerClock } from './server-clock.js';
 import { downloadFile, header, type DownloadResponse } from './storage-download.js';
 
 export type { DownloadResponse } from './storage-download.js';
@@ -41,6 +42,10 @@ export interface TasksClientOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   /** Connections to the Services API (default 8). */
   readonly connections?: number;
+  /** Spaaza's clock (its `Date` header) may be this far from this host's, either way (default 15 min). */
+  readonly maxClockSkewMs?: number;
+  /** A larger answer fails the call (default 8 MiB). */
+  readonly maxResponseBytes?: number;
 }
 
 export interface RetryInfo {
@@ -101,6 +106,7 @@ type Failure = { readonly rule: RetryRule } & ({ readonly reply: Reply } | { rea
 const ADOPT_PAGE = 100;
 const ADOPT_PAGES = 2;
 const USER_AGENT = 'spaaza-sync';
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 export class TasksClient {
   readonly #authorization: string;
@@ -110,7 +116,8 @@ export class TasksClient {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly logger: Logger;
-  private readonly clock = new ServerClock();
+  private readonly clock: ServerClock;
+  private readonly maxResponseBytes: number;
   private readonly backoff: BackoffOptions;
   private readonly retries: number;
   private readonly requestTimeoutMs: number;
@@ -135,6 +142,8 @@ export class TasksClient {
     this.#authorization = `Bearer ${options.tokenId}:${options.tokenSecret}`;
     this.#secrets = [this.#authorization, options.tokenSecret].filter((s) => s.length >= 4);
     this.logger = options.logger;
+    this.clock = new ServerClock(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.onRetry = options.onRetry;
     this.chainId = options.chainId;
     this.retries = options.retries ?? 5;
@@ -258,10 +267,13 @@ export class TasksClient {
    * anything else → `download_failed` (retryable for 429/5xx and network failures).
    */
   download(url: string, options: { signal?: AbortSignal } = {}): Promise<DownloadResponse> {
-    return downloadFile(this.storage, url, { ...options, userAgent: USER_AGENT, scrub: (t) => this.scrub(t) });
+    return downloadFile(this.storage, url, { ...options, userAgent: USER_AGENT, maxErrorBodyBytes: this.maxResponseBytes, scrub: (t) => this.scrub(t) });
   }
 
-  /** Spaaza's now: the `Date` of the latest Services API answer plus the local time since; null before one. */
+  /**
+   * Spaaza's now: the `Date` of the latest Services API answer plus the local time since; null
+   * before one. Throws ImplausibleTimeError when that answer's clock is beyond the bound.
+   */
   serverNow(): Date | null {
     return this.clock.now();
   }
@@ -312,7 +324,7 @@ export class TasksClient {
         bodyTimeout: timeoutMs,
       });
       this.clock.observe(res.headers.date);
-      const text = await res.body.text();
+      const text = await readBoundedText(res.body, this.maxResponseBytes, spec.endpoint, res.headers['content-length']);
       this.logger.debug('Spaaza answered', { endpoint: spec.endpoint, status: res.statusCode, ms: Math.round(performance.now() - started), taskId: spec.taskId });
       const date = header(res.headers.date);
       const serverMs = date === null ? null : Date.parse(date);
@@ -368,6 +380,7 @@ export class TasksClient {
   }
 
   private failureError(spec: CallSpec, failure: Failure, attempts: number): ExtractError {
+    if ('error' in failure && failure.error instanceof ExtractError) return failure.error; // ours already says what to fix
     const chainId = spec.chainId ?? this.chainId;
     if ('reply' in failure) {
       return statusError(

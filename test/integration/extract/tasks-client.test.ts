@@ -547,12 +547,36 @@ describe('TasksClient', () => {
         assert.ok(Math.abs(a.getTime() - b.getTime()) <= tolerance, `${a.toISOString()} vs ${b.toISOString()}`);
       };
       near(c.serverNow(), sim.now());
-      sim.advance(3 * 3600);
-      near(c.serverNow(), new Date(sim.now().getTime() - 3 * 3600_000), 1500);
+      sim.advance(10 * 60);
+      near(c.serverNow(), new Date(sim.now().getTime() - 10 * 60_000), 1500);
       await c.listTasks({ limit: 1, offset: 0 });
       near(c.serverNow(), sim.now());
       const expectedSkew = sim.now().getTime() - Date.now();
       assert.ok(Math.abs(c.skewMs() - expectedSkew) <= 1500, `skew ${c.skewMs()} vs ${expectedSkew}`);
+    });
+
+    it("refuses to give Spaaza's now when its Date header is beyond maxClockSkew of this host's clock, either way", async () => {
+      for (const seconds of [3600, -3600]) {
+        const c = client({ maxClockSkewMs: 15 * 60_000 });
+        sim.setFaults([{ at: 'list_tasks', action: { kind: 'date', seconds } }]);
+        await c.listTasks({ limit: 1, offset: 0 });
+        assert.throws(() => c.serverNow(), (error: unknown) => error instanceof ExtractError && error.code === 'implausible_time' && /maxClockSkew \(15m\)/.test(error.message));
+        assert.ok(Math.abs(c.skewMs() - seconds * 1000) < 20 * 60_000, 'the skew is still reported');
+        sim.setFaults([]);
+        await c.listTasks({ limit: 1, offset: 0 });
+        assert.ok(c.serverNow(), 'a plausible answer is trusted again');
+      }
+    });
+
+    it('refuses an answer larger than maxResponseBytes without reading it into memory', async () => {
+      const c = client({ maxResponseBytes: 64 * 1024, retries: 0 });
+      sim.setFaults([{ at: 'get_task', action: { kind: 'huge_body', bytes: 50_000_000 } }]);
+      const before = process.memoryUsage().rss;
+      const error = await expectError(c.getTask(1), 'response_too_large');
+      assert.equal(error.retryable, false);
+      assert.match(error.message, /GET \/tasks\/\{id\} answered a body of 50000000 bytes.*65536 bytes \(extract.maxResponseBytes\)/);
+      assert.ok(process.memoryUsage().rss - before < 30_000_000);
+      sim.setFaults([]);
     });
   });
 

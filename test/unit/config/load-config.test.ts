@@ -25,6 +25,8 @@ interface PromisedConfig {
     readonly noExpiryFrom: Date;
     readonly dateFields: readonly string[];
     readonly mergeBatchRows: number;
+    readonly maxClockSkewMs: number;
+    readonly maxRecordBytes: number;
   };
   readonly extract: {
     readonly pollInitialMs: number;
@@ -34,8 +36,9 @@ interface PromisedConfig {
     readonly requestTimeoutMs: number;
     readonly executeTimeoutMs: number;
     readonly httpRetries: number;
+    readonly maxResponseBytes: number;
   };
-  readonly fullRefresh: { readonly maxDeleteRatio: number };
+  readonly fullRefresh: { readonly maxDeleteRatio: number; readonly maxAgeMs: number };
   readonly schedule: { readonly incrementalCron: string; readonly fullRefreshCron: string; readonly timezone: string; readonly parallelChains: number };
   readonly failpoint: { readonly name: 'after-create' | 'polling' | 'mid-download' | 'mid-copy' | 'before-commit' | 'after-commit'; readonly action: 'kill' | 'throw' } | null;
 }
@@ -60,6 +63,8 @@ describe('loadConfig: defaults', () => {
         noExpiryFrom: '2050-01-01T00:00:00.000Z',
         dateFields: ['date_time_creation', 'date_time_redeemed'],
         mergeBatchRows: 50000,
+        maxClockSkewMs: 15 * 60_000,
+        maxRecordBytes: 4 * 1024 * 1024,
       },
       extract: {
         pollInitialMs: 250,
@@ -69,8 +74,9 @@ describe('loadConfig: defaults', () => {
         requestTimeoutMs: 30_000,
         executeTimeoutMs: 15 * 60_000,
         httpRetries: 5,
+        maxResponseBytes: 8 * 1024 * 1024,
       },
-      fullRefresh: { maxDeleteRatio: 0.1 },
+      fullRefresh: { maxDeleteRatio: 0.1, maxAgeMs: 3_600_000 },
       schedule: { incrementalCron: '*/15 * * * *', fullRefreshCron: '0 3 * * *', timezone: 'UTC', parallelChains: 1 },
       failpoint: null,
     });

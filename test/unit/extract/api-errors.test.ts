@@ -83,7 +83,7 @@ describe("Spaaza's clock", () => {
   it('follows the latest Date header plus the local time since, and reports the skew', () => {
     let mono = 1000;
     let wall = Date.parse('2026-01-01T00:00:00.400Z');
-    const clock = new ServerClock(() => mono, () => wall);
+    const clock = new ServerClock(365 * 86_400_000, () => mono, () => wall);
     assert.equal(clock.now(), null);
     assert.equal(clock.skewMs(), 0);
     clock.observe('Tue, 26 May 2026 12:00:00 GMT');
