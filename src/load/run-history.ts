@@ -97,3 +97,8 @@ export async function markFailed(
 export async function setRunState(client: ClientBase, tables: WarehouseTables, id: number, state: RunState): Promise<void> {
   await client.query(`UPDATE ${tables.syncRuns} SET state = $2 WHERE id = $1`, [id, state]);
 }
+
+/** Adds a sentence to the row's warnings: something it noticed but did not fail on. */
+export async function addWarning(client: ClientBase, tables: WarehouseTables, id: number, warning: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET warnings = array_append(warnings, $2) WHERE id = $1`, [id, warning]);
+}

@@ -8,6 +8,7 @@ export interface WarehouseTables {
   readonly voucherRejects: string;
   readonly syncRuns: string;
   readonly syncState: string;
+  readonly warehouseIdentity: string;
 }
 
 export function warehouseTables(schema: string): WarehouseTables {
@@ -19,5 +20,6 @@ export function warehouseTables(schema: string): WarehouseTables {
     voucherRejects: `${q}.voucher_rejects`,
     syncRuns: `${q}.sync_runs`,
     syncState: `${q}.sync_state`,
+    warehouseIdentity: `${q}.warehouse_identity`,
   };
 }

@@ -9,6 +9,7 @@ import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
 import { ExtractError } from '../extract/errors.js';
 import { redactText, redactUrl } from '../extract/redact.js';
+import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.js';
 import type { Task } from '../extract/task-schemas.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
@@ -22,6 +23,8 @@ import { isoZ } from './windows.js';
 
 export interface SyncSettings {
   readonly settleMs: number;
+  /** Spaaza's times further than this from this host's clock (or its own) are refused. */
+  readonly maxClockSkewMs: number;
   readonly dateFields: readonly string[];
   readonly pollInitialMs: number;
   readonly pollMaxIntervalMs: number;
@@ -67,6 +70,8 @@ export interface WindowJob {
   readonly taskId: number | null;
   /** The window's row existed before this run (its task may exist even without a stored id). */
   readonly resumed: boolean;
+  /** When the window's row was made: no task of it can be older (less the clock bound). */
+  readonly rowCreatedAt: Date;
   /** Move the watermark with this window (not for a detached backfill decided by the rule itself). */
   readonly advancesWatermark: boolean;
   readonly reconcile?: Omit<ReconcileOptions, 'isComplete'>;
@@ -111,7 +116,8 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     if (job.taskId === null) {
       const created = earlier ? { task: earlier, adopted: true } : await api.createTask(exportRequest(ctx, job), job.marker);
       task = created.task;
-      if (job.start === null && end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
+      const { createdMs } = plausibleTaskTimes(task, timeBounds(ctx, job));
+      if (job.start === null && end === null) end = new Date(createdMs - ctx.settings.settleMs);
       await setTask(db, tables, job.rowId, task.id, end);
       logger.info(created.adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
       ctx.failpoint('after-create');
@@ -131,9 +137,10 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
       throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
     }
-    if (end === null) end = new Date(Date.parse(task.state.created_date) - ctx.settings.settleMs);
-    const exportedAt = new Date(Date.parse(task.state.last_run_date ?? task.state.created_date));
-    const result = await downloadAndLoad(ctx, job, task.id, end, exportedAt);
+    // The export's own times: they become the watermark (unfiltered) and every row's version.
+    const times = plausibleTaskTimes(task, timeBounds(ctx, job));
+    if (end === null) end = new Date(times.createdMs - ctx.settings.settleMs);
+    const result = await downloadAndLoad(ctx, job, task.id, end, new Date(times.exportedAtMs));
     if (result === 'abandoned') return { kind: 'abandoned', reason: `task ${task.id} has no file any more` };
     ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'committed', bytes: result.bytes, rows: result.rowsRead });
     logger.info('window committed', {
@@ -171,6 +178,11 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     );
     throw failure;
   }
+}
+
+/** What a task's times are checked against: Spaaza's validated now, and the window's age. */
+function timeBounds(ctx: ChainContext, job: WindowJob): TaskTimeBounds {
+  return { nowMs: (ctx.api.serverNow() ?? new Date()).getTime(), notBeforeMs: job.rowCreatedAt.getTime(), maxSkewMs: ctx.settings.maxClockSkewMs };
 }
 
 function exportRequest(ctx: ChainContext, job: WindowJob): Record<string, unknown> {

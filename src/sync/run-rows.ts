@@ -9,6 +9,8 @@ import { isoZ } from './windows.js';
 
 export interface RunRow {
   readonly id: number;
+  /** The command invocation the row belongs to. */
+  readonly runId: string;
   readonly chainId: number;
   readonly mode: RunMode;
   readonly state: RunState;
@@ -19,9 +21,17 @@ export interface RunRow {
   readonly startedAt: Date;
 }
 
-/** The unique `desc` marker of a window's export task (DESIGN §2). */
-export function taskMarker(chainId: number, rowId: number, start: Date | null, end: Date | null): string {
-  return `spaaza-sync ${chainId}/${rowId} ${start ? isoZ(start) : '*'}..${end ? isoZ(end) : '*'}`;
+/**
+ * The `desc` marker of a window's export task (DESIGN §2): unique across warehouses, because it
+ * carries the warehouse's identity besides the chain, the row id and the bounds.
+ */
+export function taskMarker(warehouseId: string, chainId: number, rowId: number, start: Date | null, end: Date | null): string {
+  return `spaaza-sync ${warehouseId} ${chainId}/${rowId} ${start ? isoZ(start) : '*'}..${end ? isoZ(end) : '*'}`;
+}
+
+/** Whether a stored marker names this warehouse (markers of older versions do not). */
+export function isMarkerOf(marker: string, warehouseId: string): boolean {
+  return marker.startsWith(`spaaza-sync ${warehouseId} `);
 }
 
 export async function setMarker(client: ClientBase, tables: WarehouseTables, id: number, marker: string): Promise<void> {
@@ -43,7 +53,7 @@ export async function markAbandoned(client: ClientBase, tables: WarehouseTables,
 /** Rows of this chain and mode a crash or deadline left unfinished, oldest first. */
 export async function unfinishedRows(client: ClientBase, tables: WarehouseTables, chainId: number, mode: RunMode): Promise<RunRow[]> {
   const { rows } = await client.query(
-    `SELECT id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
+    `SELECT id, run_id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
      FROM ${tables.syncRuns}
      WHERE chain_id = $1 AND mode = $2 AND state NOT IN ('committed', 'failed', 'abandoned')
      ORDER BY id`,
@@ -51,6 +61,7 @@ export async function unfinishedRows(client: ClientBase, tables: WarehouseTables
   );
   return rows.map((r) => ({
     id: Number(r.id),
+    runId: r.run_id as string,
     chainId: Number(r.chain_id),
     mode: r.mode as RunMode,
     state: r.state as RunState,
@@ -60,4 +71,16 @@ export async function unfinishedRows(client: ClientBase, tables: WarehouseTables
     taskMarker: r.task_marker as string | null,
     startedAt: r.started_at as Date,
   }));
+}
+
+/** The windows rows of these runs cover: committed, or still to be finished. */
+export async function windowsOfRuns(client: ClientBase, tables: WarehouseTables, chainId: number, runIds: readonly string[]): Promise<{ start: Date; end: Date }[]> {
+  if (runIds.length === 0) return [];
+  const { rows } = await client.query<{ window_start: Date; window_end: Date }>(
+    `SELECT window_start, window_end FROM ${tables.syncRuns}
+     WHERE chain_id = $1 AND run_id = ANY($2::uuid[]) AND state NOT IN ('failed', 'abandoned')
+       AND window_start IS NOT NULL AND window_end IS NOT NULL`,
+    [chainId, runIds],
+  );
+  return rows.map((r) => ({ start: r.window_start, end: r.window_end }));
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { TasksClient, type RetryInfo } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { warehouseTables } from '../load/tables.js';
+import { readWarehouseId } from '../load/warehouse-identity.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { failpoints } from './failpoints.js';
@@ -52,6 +53,7 @@ export async function runSync(
   const runId = randomUUID();
   const settings = chainSettings(config, request);
   const tables = warehouseTables(config.schema);
+  const warehouseId = await readWarehouseId(deps.warehouse.pool, tables);
 
   const runChain = async (chain: SyncConfig['spaaza']['chains'][number]): Promise<ChainOutcome> => {
     const logger = deps.logger.child({ runId, chain: chain.id });
@@ -64,6 +66,8 @@ export async function runSync(
       requestTimeoutMs: config.extract.requestTimeoutMs,
       executeTimeoutMs: config.extract.executeTimeoutMs,
       retries: config.extract.httpRetries,
+      maxClockSkewMs: config.sync.maxClockSkewMs,
+      maxResponseBytes: config.extract.maxResponseBytes,
       ...(deps.onHttpRetry ? { onRetry: deps.onHttpRetry } : {}),
     });
     try {
@@ -74,6 +78,7 @@ export async function runSync(
         pool: deps.warehouse.pool,
         schema: config.schema,
         tables,
+        warehouseId,
         api,
         settings,
         logger,
@@ -98,6 +103,7 @@ function chainSettings(config: SyncConfig, request: SyncRequest): ChainRunSettin
     ...config.extract,
     maxRejectRatio: request.maxRejectRatio ?? config.sync.maxRejectRatio,
     maxDeleteRatio: config.fullRefresh.maxDeleteRatio,
+    fullRefreshMaxAgeMs: config.fullRefresh.maxAgeMs,
     stream: 'vouchers',
   };
 }

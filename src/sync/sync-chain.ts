@@ -1,20 +1,23 @@
 /**
  * One command's work for one chain (DESIGN §2 "Runs and resume"): take the chain's lock on a
- * dedicated connection, finish the unfinished windows of the same mode first (their stored tasks,
- * never created again), then plan and run new windows strictly in order; the first failure stops
- * the chain. One module knows all three stages: extract (the export task), transform and load.
+ * dedicated connection, check Spaaza's clock and the watermark against it, finish the unfinished
+ * windows of the same mode first (their stored tasks, never created again), then plan and run new
+ * windows strictly in order; the first failure stops the chain. One module knows all three
+ * stages: extract (the export task), transform and load.
  */
 import type { Pool, PoolClient } from 'pg';
+import { SpaazaSyncError } from '../errors.js';
+import { ROUNDING_MS, describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { tryLockChain } from '../load/chain-lock.js';
-import { createRun } from '../load/run-history.js';
+import { addWarning, createRun } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
 import { runWindow, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
 import type { Failpoints } from './failpoints.js';
-import { markAbandoned, setMarker, taskMarker, unfinishedRows, type RunRow } from './run-rows.js';
-import { planBackfill, planIncremental, type TimeWindow } from './windows.js';
+import { isMarkerOf, markAbandoned, setMarker, taskMarker, unfinishedRows, windowsOfRuns, type RunRow } from './run-rows.js';
+import { backfillSteps, isoZ, planBackfill, planIncremental, type TimeWindow } from './windows.js';
 
 export interface ChainRunSettings extends SyncSettings {
   readonly lookbackMs: number;
@@ -22,6 +25,8 @@ export interface ChainRunSettings extends SyncSettings {
   readonly backfillStartDate: Date | null;
   readonly resumeMaxAgeMs: number;
   readonly maxDeleteRatio: number;
+  /** A full refresh must reconcile against an export at most this old (on Spaaza's clock). */
+  readonly fullRefreshMaxAgeMs: number;
 }
 
 export type ChainCommand =
@@ -36,6 +41,8 @@ export interface ChainRunInput {
   readonly pool: Pool;
   readonly schema: string;
   readonly tables: WarehouseTables;
+  /** The warehouse's identity (warehouse_identity.id): part of every task marker. */
+  readonly warehouseId: string;
   readonly api: TasksClient;
   readonly settings: ChainRunSettings;
   readonly logger: Logger;
@@ -52,6 +59,8 @@ export interface WindowReport {
   readonly end: Date;
   readonly taskId: number;
   readonly resumed: boolean;
+  /** Spaaza's time of the export's snapshot. */
+  readonly exportedAt: Date;
   readonly rowsRead: number;
   readonly inserted: number;
   readonly updated: number;
@@ -59,6 +68,8 @@ export interface WindowReport {
   readonly rejected: number;
   readonly deleted: number;
   readonly deletionsRefused: boolean;
+  /** A full refresh whose export could not be proven complete deleted nothing. */
+  readonly deletionsSkipped: boolean;
   readonly seconds: number;
   readonly exportWaitSeconds: number;
 }
@@ -90,7 +101,45 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
       logger.warn('another run holds this chain; skipped');
       return { chainId: input.chainId, status: 'locked', windows, watermark: null };
     }
-    const ctx: ChainContext = {
+    const run = new ChainRun(input, db, logger, windows);
+    // Spaaza's clock first: one wrong reading must stop the run before anything moves.
+    await run.assertWatermarkNotAhead(await spaazaNow(input.api));
+    if (input.command.mode === 'incremental') await run.incremental();
+    else if (input.command.mode === 'backfill') await run.backfill(input.command);
+    else await run.fullRefresh();
+
+    const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream);
+    const failure = run.failure();
+    return { chainId: input.chainId, status: failure ? 'failed' : 'ok', windows, watermark, ...(failure ? { error: failure } : {}) };
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'run_failed';
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error('the chain failed; later windows were not run', { code, error: message });
+    const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream).catch(() => null);
+    return { chainId: input.chainId, status: 'failed', windows, watermark, error: { code, message } };
+  } finally {
+    db.off('error', onError);
+    db.release(true); // destroys the connection, and with it the session's lock
+  }
+}
+
+/** The state of one chain's run: its connection, the windows it committed, and how each mode plans. */
+class ChainRun {
+  private readonly ctx: ChainContext;
+  private readonly mode: ChainCommand['mode'];
+  /** Why this run cannot claim success although no window failed (set by the full refresh). */
+  private unreconciled: { code: string; message: string } | null = null;
+  /** A signal stopped the run before it did all it planned. */
+  private cutShort = false;
+
+  constructor(
+    private readonly input: ChainRunInput,
+    private readonly db: PoolClient,
+    private readonly logger: Logger,
+    private readonly windows: WindowReport[],
+  ) {
+    this.mode = input.command.mode;
+    this.ctx = {
       chainId: input.chainId,
       api: input.api,
       db,
@@ -101,78 +150,150 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
       failpoint: input.failpoint,
       ...(input.progress ? { progress: input.progress } : {}),
     };
-    const mode = input.command.mode;
-    const run = async (job: WindowJob, resumed: boolean): Promise<WindowOutcome> => {
-      const outcome = await runWindow({ ...ctx, logger: logger.child({ syncRunId: job.rowId }) }, job);
-      if (outcome.kind === 'committed') windows.push(report(job.rowId, outcome, resumed));
-      return outcome;
-    };
+  }
 
-    // 1. Finish what an earlier run left, oldest first, with its stored bounds and task.
-    let resumedFullRefresh = false;
-    for (const row of await unfinishedRows(db, input.tables, input.chainId, mode)) {
-      if (input.signal.aborted) break;
-      if (Date.now() - row.startedAt.getTime() > input.settings.resumeMaxAgeMs) {
-        await markAbandoned(db, input.tables, row.id, 'too old to resume');
-        continue;
-      }
-      const marker = row.taskMarker ?? taskMarker(input.chainId, row.id, row.windowStart, row.windowEnd);
-      const outcome = await run(jobForRow(row, input.command, marker, input.settings.maxDeleteRatio), true);
-      if (outcome.kind === 'abandoned') {
-        logger.warn('abandoned a stored export task; its window is planned again', { syncRunId: row.id, reason: outcome.reason });
-        if (mode === 'backfill' && row.windowStart && row.windowEnd) await runNew([{ start: row.windowStart, end: row.windowEnd }]);
-      } else if (mode === 'full-refresh') {
-        resumedFullRefresh = true;
+  /** A watermark past Spaaza's clock was set by a wrong clock reading: every run would plan nothing. */
+  async assertWatermarkNotAhead(now: Date): Promise<void> {
+    const { tables, chainId, settings } = this.input;
+    const watermark = await readWatermark(this.db, tables, chainId, settings.stream);
+    if (watermark === null || watermark.getTime() <= now.getTime() + ROUNDING_MS) return;
+    throw new SpaazaSyncError(
+      'watermark_ahead',
+      'load',
+      `The watermark of chain ${chainId} (${isoZ(watermark)}) is ${describeOffset(watermark.getTime(), now.getTime())} Spaaza's clock (${isoZ(now)}): ` +
+        'a wrong clock reading set it, and no window after it could ever be planned. Nothing was synced. ' +
+        `Repair: spaaza-sync reset --chain ${chainId} --watermark <the last instant you trust> (spaaza-sync status shows the committed windows), then sync.`,
+    );
+  }
+
+  async incremental(): Promise<void> {
+    for (const row of await this.resumableRows()) await this.resume(row);
+    const { settings, tables, chainId } = this.input;
+    const watermark = await readWatermark(this.db, tables, chainId, settings.stream);
+    const plan = planIncremental({ ...settings, watermark, now: await spaazaNow(this.input.api) });
+    await this.runNew(plan.kind === 'unfiltered' ? [null] : plan.windows);
+  }
+
+  /** A rerun of an interrupted backfill exports only what that run has not committed yet. */
+  async backfill(command: Extract<ChainCommand, { mode: 'backfill' }>): Promise<void> {
+    const { settings, tables, chainId } = this.input;
+    const resumable = (await this.resumableRows()).filter((row) => row.windowStart && row.windowEnd);
+    const covered = await windowsOfRuns(this.db, tables, chainId, [...new Set(resumable.map((r) => r.runId))]);
+    const planned = planBackfill({ from: command.from, to: command.to, now: await spaazaNow(this.input.api), settleMs: settings.settleMs, maxWindowDays: settings.maxWindowDays });
+    const steps = backfillSteps(resumable.map((row) => ({ row, window: { start: row.windowStart!, end: row.windowEnd! } })), covered, planned);
+    // Every window gets its row now, so an interrupted run leaves them all to be finished.
+    const rows = new Map<TimeWindow, { rowId: number; marker: string }>();
+    for (const step of steps) if (step.kind === 'plan') rows.set(step.window, await this.newRow(step.window));
+    for (const step of steps) {
+      if (this.stopping()) return;
+      if (step.kind === 'resume') await this.resume(step.row.row);
+      else await this.runRow(rows.get(step.window)!, step.window);
+    }
+  }
+
+  /**
+   * A full refresh that succeeds has reconciled the chain against an export no older than
+   * fullRefreshMaxAge: a resumed export that is older (or could not be proven complete) is still
+   * loaded, for its data, and then a fresh one is taken in the same run.
+   */
+  async fullRefresh(): Promise<void> {
+    let reconciled = false;
+    for (const row of await this.resumableRows()) {
+      const outcome = await this.resume(row);
+      if (outcome?.kind !== 'committed') continue;
+      const report = this.windows.at(-1)!;
+      const age = (await spaazaNow(this.input.api)).getTime() - report.exportedAt.getTime();
+      if (report.deletionsRefused) return; // a fresh export would be refused just the same
+      if (age > this.input.settings.fullRefreshMaxAgeMs) {
+        const warning = `the resumed export's snapshot (${isoZ(report.exportedAt)}) is older than fullRefresh.maxAge; it was loaded, and a fresh export was taken in the same run`;
+        this.logger.warn(warning, { syncRunId: row.id });
+        await addWarning(this.db, this.input.tables, row.id, warning);
+      } else if (!report.deletionsSkipped) {
+        reconciled = true;
       }
     }
+    if (!reconciled) await this.runNew([null]);
+    const last = this.windows.at(-1);
+    if (last && last.deletionsSkipped && !last.deletionsRefused) {
+      this.unreconciled = {
+        code: 'deletions_skipped_incomplete',
+        message: 'the full export could not be proven complete (see sync_runs.warnings), so it was upserted but deleted nothing; the chain is not reconciled. Run full-refresh again; if it persists, look at the rejects of the run',
+      };
+    }
+  }
 
-    // 2. Plan new windows.
-    async function runNew(planned: readonly (TimeWindow | null)[]): Promise<void> {
-      for (const window of planned) {
-        if (input.signal.aborted) return; // shutting down: plan nothing more
-        const rowId = await createRun(db, input.tables, {
-          runId: input.runId,
-          chainId: input.chainId,
-          mode,
-          state: 'planned',
-          windowStart: window?.start ?? null,
-          windowEnd: window?.end ?? null,
-        });
-        const marker = taskMarker(input.chainId, rowId, window?.start ?? null, window?.end ?? null);
-        await setMarker(db, input.tables, rowId, marker);
-        await run(jobFor(rowId, marker, window, null, input.command, input.settings.maxDeleteRatio), false);
+  /** The outcome's error, if the run did not do what its command promises. */
+  failure(): { code: string; message: string } | null {
+    if (this.windows.some((w) => w.deletionsRefused)) {
+      return {
+        code: 'deletions_refused',
+        message: 'the full refresh would delete more than maxDeleteRatio of the live vouchers; upserts committed, nothing deleted (re-run with --allow-mass-delete if that is right)',
+      };
+    }
+    if (this.cutShort) return { code: 'interrupted', message: 'the run was interrupted before it finished; the next run goes on from where it stopped' };
+    if (this.mode === 'full-refresh' && this.windows.length === 0) return { code: 'not_reconciled', message: 'the full refresh committed no export' };
+    return this.unreconciled;
+  }
+
+  /** Whether a signal asks the run to stop before its next window (remembered for the outcome). */
+  private stopping(): boolean {
+    if (this.input.signal.aborted) this.cutShort = true;
+    return this.cutShort;
+  }
+
+  /** This chain's unfinished rows of the mode, oldest first; those too old to resume are abandoned. */
+  private async resumableRows(): Promise<RunRow[]> {
+    const { tables, chainId, settings, warehouseId } = this.input;
+    const rows: RunRow[] = [];
+    for (const row of await unfinishedRows(this.db, tables, chainId, this.mode)) {
+      if (Date.now() - row.startedAt.getTime() > settings.resumeMaxAgeMs) {
+        await markAbandoned(this.db, tables, row.id, 'too old to resume');
+      } else if (row.taskId === null && row.taskMarker !== null && !isMarkerOf(row.taskMarker, warehouseId)) {
+        // An older version's marker does not name this warehouse: a task found by it may not be ours.
+        await markAbandoned(this.db, tables, row.id, 'its task marker does not name this warehouse, so no task can be proven to be its own');
+      } else {
+        rows.push(row);
       }
     }
+    return rows;
+  }
 
-    const now = input.api.serverNow() ?? (await probeServerNow(input.api));
-    if (input.command.mode === 'incremental') {
-      const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream);
-      const plan = planIncremental({ ...input.settings, watermark, now });
-      await runNew(plan.kind === 'unfiltered' ? [null] : plan.windows);
-    } else if (input.command.mode === 'backfill') {
-      await runNew(planBackfill({ from: input.command.from, to: input.command.to, now, settleMs: input.settings.settleMs, maxWindowDays: input.settings.maxWindowDays }));
-    } else if (!resumedFullRefresh) {
-      await runNew([null]);
+  /** Finishes a row an earlier run left, with its stored bounds and task; an abandoned backfill window is planned again. */
+  private async resume(row: RunRow): Promise<WindowOutcome | null> {
+    if (this.stopping()) return null;
+    const marker = row.taskMarker ?? taskMarker(this.input.warehouseId, this.input.chainId, row.id, row.windowStart, row.windowEnd);
+    const outcome = await this.runJob(jobForRow(row, this.input.command, marker, this.input.settings.maxDeleteRatio), true);
+    if (outcome.kind === 'abandoned') {
+      this.logger.warn('abandoned a stored export task; its window is planned again', { syncRunId: row.id, reason: outcome.reason });
+      if (this.mode === 'backfill' && row.windowStart && row.windowEnd) await this.runNew([{ start: row.windowStart, end: row.windowEnd }]);
     }
+    return outcome;
+  }
 
-    const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream);
-    const refused = windows.some((w) => w.deletionsRefused);
-    return {
-      chainId: input.chainId,
-      status: refused ? 'failed' : 'ok',
-      windows,
-      watermark,
-      ...(refused ? { error: { code: 'deletions_refused', message: 'the full refresh would delete more than maxDeleteRatio of the live vouchers; upserts committed, nothing deleted (re-run with --allow-mass-delete if that is right)' } } : {}),
-    };
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? 'run_failed';
-    const message = error instanceof Error ? error.message : String(error);
-    logger.error('the chain failed; later windows were not run', { code, error: message });
-    const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream).catch(() => null);
-    return { chainId: input.chainId, status: 'failed', windows, watermark, error: { code, message } };
-  } finally {
-    db.off('error', onError);
-    db.release(true); // destroys the connection, and with it the session's lock
+  private async runNew(planned: readonly (TimeWindow | null)[]): Promise<void> {
+    for (const window of planned) {
+      if (this.stopping()) return; // shutting down: plan nothing more
+      await this.runRow(await this.newRow(window), window);
+    }
+  }
+
+  /** The window's run row, committed before its export task exists, with its marker. */
+  private async newRow(window: TimeWindow | null): Promise<{ rowId: number; marker: string }> {
+    const { tables, runId, chainId, warehouseId } = this.input;
+    const rowId = await createRun(this.db, tables, { runId, chainId, mode: this.mode, state: 'planned', windowStart: window?.start ?? null, windowEnd: window?.end ?? null });
+    const marker = taskMarker(warehouseId, chainId, rowId, window?.start ?? null, window?.end ?? null);
+    await setMarker(this.db, tables, rowId, marker);
+    return { rowId, marker };
+  }
+
+  private async runRow(row: { rowId: number; marker: string }, window: TimeWindow | null): Promise<WindowOutcome> {
+    return this.runJob(jobFor(row.rowId, row.marker, window, null, this.input.command, this.input.settings.maxDeleteRatio), false);
+  }
+
+  private async runJob(job: WindowJob, resumed: boolean): Promise<WindowOutcome> {
+    const outcome = await runWindow({ ...this.ctx, logger: this.logger.child({ syncRunId: job.rowId }) }, job);
+    if (outcome.kind === 'committed') this.windows.push(report(job.rowId, outcome, resumed));
+    return outcome;
   }
 }
 
@@ -195,6 +316,7 @@ function jobFor(rowId: number, marker: string, window: TimeWindow | null, taskId
     marker,
     taskId,
     resumed: false,
+    rowCreatedAt: new Date(),
     advancesWatermark: true,
     ...(command.mode === 'full-refresh' ? { reconcile: { maxDeleteRatio, allowMassDelete: command.allowMassDelete } } : {}),
   };
@@ -204,7 +326,7 @@ function jobForRow(row: RunRow, command: ChainCommand, marker: string, maxDelete
   const window = row.windowStart && row.windowEnd ? { start: row.windowStart, end: row.windowEnd } : null;
   const job = jobFor(row.id, marker, window, row.taskId, command, maxDeleteRatio);
   // An unfiltered row keeps its stored end (created_date − settle) once its task exists.
-  return { ...job, resumed: true, ...(window === null ? { end: row.windowEnd } : {}) };
+  return { ...job, resumed: true, rowCreatedAt: row.startedAt, ...(window === null ? { end: row.windowEnd } : {}) };
 }
 
 function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committed' }>, resumed: boolean): WindowReport {
@@ -215,6 +337,7 @@ function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committe
     end: outcome.end,
     taskId: outcome.taskId,
     resumed,
+    exportedAt: r.exportedAt,
     rowsRead: r.rowsRead,
     inserted: r.inserted,
     updated: r.updated,
@@ -222,13 +345,16 @@ function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committe
     rejected: r.rejected,
     deleted: r.deletions?.deleted ?? 0,
     deletionsRefused: r.deletions?.refused ?? false,
+    deletionsSkipped: r.deletions?.skippedBecause === 'incomplete',
     seconds: outcome.seconds,
     exportWaitSeconds: outcome.exportWaitSeconds,
   };
 }
 
-/** Spaaza's clock before any call was made: one cheap authenticated request. */
-async function probeServerNow(api: TasksClient): Promise<Date> {
+/** Spaaza's clock (validated against this host's), asking it with one cheap call before any answer. */
+async function spaazaNow(api: TasksClient): Promise<Date> {
+  const known = api.serverNow();
+  if (known) return known;
   await api.listTasks({ action: 'export', limit: 1, offset: 0 });
   return api.serverNow() ?? new Date();
 }

@@ -76,3 +76,26 @@ export function startOfUtcDay(date: Date): Date {
 export function isoZ(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** One step of a backfill: finish a row an earlier run left, or export a window anew. */
+export type BackfillStep<Row> = { readonly kind: 'resume'; readonly row: Row; readonly window: TimeWindow } | { readonly kind: 'plan'; readonly window: TimeWindow };
+
+/**
+ * A backfill run after an interrupted one (DESIGN §2 "a rerun of a backfill exports only its
+ * windows not yet committed"): the unfinished rows are finished with their stored tasks, the
+ * windows the earlier run already covers (committed or being resumed) are not exported again, and
+ * the rest of the plan is; all in window order, so the watermark can follow.
+ */
+export function backfillSteps<Row extends { readonly window: TimeWindow }>(
+  resumed: readonly Row[],
+  covered: readonly TimeWindow[],
+  planned: readonly TimeWindow[],
+): BackfillStep<Row>[] {
+  const key = (w: TimeWindow) => `${w.start.getTime()}..${w.end.getTime()}`;
+  const done = new Set([...covered, ...resumed.map((r) => r.window)].map(key));
+  const steps: BackfillStep<Row>[] = [
+    ...resumed.map((row) => ({ kind: 'resume' as const, row, window: row.window })),
+    ...planned.filter((w) => !done.has(key(w))).map((window) => ({ kind: 'plan' as const, window })),
+  ];
+  return steps.sort((a, b) => a.window.start.getTime() - b.window.start.getTime() || a.window.end.getTime() - b.window.end.getTime());
+}

@@ -2,7 +2,7 @@
  * A simulator and a warehouse schema wired together for sync tests: the configuration a user
  * would give through the environment, an in-process `runSync`, and the CLI as a real process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig, type SyncConfig } from '../../src/config/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
@@ -12,6 +12,13 @@ import { connectionStringOf } from './warehouse.js';
 
 export const START = Date.UTC(2026, 4, 26, 12, 0, 0);
 
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 export interface Harness {
   readonly sim: Simulator;
   readonly env: Record<string, string>;
@@ -20,7 +27,9 @@ export interface Harness {
   readonly logger: Logger;
   config(extra?: Record<string, string>): Promise<SyncConfig>;
   sync(request: SyncRequest['command'], extra?: Record<string, string>, chainId?: number): Promise<SyncReport>;
-  cli(args: string[], extra?: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  cli(args: string[], extra?: Record<string, string>): Promise<CliResult>;
+  /** The CLI as a process the test can signal; `done` settles when it has exited. */
+  spawn(args: string[], extra?: Record<string, string>): { child: ChildProcess; done: Promise<CliResult> };
   close(): Promise<void>;
 }
 
@@ -42,11 +51,26 @@ export async function startHarness(warehouse: Warehouse, schema: string, options
     SPAAZA_REQUEST_TIMEOUT: '5s',
     // Small merge batches, so that every sync test also goes through many batches and the read-ahead.
     SPAAZA_MERGE_BATCH_ROWS: '250',
+    // The simulator's clock is frozen in May 2026, far from this host's: these tests set the bound
+    // for themselves. The guard's own tests (and the chaos test) run a simulator on the host's clock.
+    SPAAZA_MAX_CLOCK_SKEW: '3650d',
     ...env,
   };
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json', write: (line) => lines.push(line) });
   const config = (extra: Record<string, string> = {}) => loadConfig({ env: { ...baseEnv, ...extra }, cwd: '/' });
+  const spawnCli = (args: string[], extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...baseEnv, DATABASE_URL: connectionStringOf(warehouse), ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+    return { child, done };
+  };
   return {
     sim,
     env: baseEnv,
@@ -56,19 +80,8 @@ export async function startHarness(warehouse: Warehouse, schema: string, options
     async sync(command, extra = {}, chainId) {
       return runSync(await config(extra), { command, ...(chainId ? { chainId } : {}) }, { warehouse, logger, signal: new AbortController().signal });
     },
-    cli(args, extra = {}) {
-      return new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...baseEnv, DATABASE_URL: connectionStringOf(warehouse), ...extra },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d));
-        child.stderr.on('data', (d: Buffer) => (stderr += d));
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-      });
-    },
+    cli: (args, extra = {}) => spawnCli(args, extra).done,
+    spawn: spawnCli,
     close: () => sim.close(),
   };
 }

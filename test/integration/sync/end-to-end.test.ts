@@ -2,7 +2,10 @@
 // syncs, full refresh; the warehouse must equal the simulator's ground truth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { warehouseTables } from '../../../src/load/tables.js';
+import { readWarehouseId } from '../../../src/load/warehouse-identity.js';
 import { compareWithGroundTruth } from '../../../src/simulator/compare-warehouse.js';
+import { taskMarker } from '../../../src/sync/run-rows.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { START, startHarness, type Harness } from '../../support/sync-harness.js';
 import { openTestWarehouse, withSchema } from '../../support/warehouse.js';
@@ -137,7 +140,7 @@ describe('sync end to end', () => {
       const { rows } = await warehouse.pool.query(
         `INSERT INTO "${schema}".sync_runs (run_id, chain_id, mode, state) VALUES (gen_random_uuid(), 1764, 'incremental', 'planned') RETURNING id::int`,
       );
-      const marker = `spaaza-sync 1764/${rows[0].id} *..*`;
+      const marker = taskMarker(await readWarehouseId(warehouse.pool, warehouseTables(schema)), 1764, rows[0].id, null, null);
       await warehouse.pool.query(`UPDATE "${schema}".sync_runs SET task_marker = $2 WHERE id = $1`, [rows[0].id, marker]);
       const created = await fetch(`${h.sim.url}/tasks`, {
         method: 'POST',
