@@ -12,7 +12,7 @@ import { DEFAULTS } from '../defaults.js';
 import { LoadError, SpaazaSyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
-import { emptyTransformStats, type TransformStats } from '../transform/read-voucher-csv.js';
+import { emptyTransformStats, recordsUnaccounted, type TransformStats } from '../transform/read-voucher-csv.js';
 import { mergeInBatches, RepeatedIdAcrossBatches, type ExportObservations } from './merge-in-batches.js';
 import { markCommitted, markFailed, type RunCounts } from './run-history.js';
 import { createExportIdsSql, createStagingSql, EXPORT_IDS_TABLE, STAGING_TABLE, storable } from './staging.js';
@@ -49,6 +49,8 @@ export interface LoadWindowInput {
   readonly watermark?: WatermarkAdvance;
   readonly maxRejectRatio: number;
   readonly noExpiryFrom: Date;
+  /** Longer CSV records are cut and rejected (default sync.maxRecordBytes's). */
+  readonly maxRecordBytes?: number;
   readonly logger: Logger;
   readonly hooks?: LoadHooks;
   /**
@@ -120,6 +122,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
           exportedAt: input.exportedAt,
           source,
           noExpiryFrom: input.noExpiryFrom,
+          maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
           batchRows: rows,
           logger,
           midCopy: input.hooks?.midCopy,
@@ -143,7 +146,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
         vouchers = await merge(await input.reopen!(), Infinity);
       }
     }
-    const { stats, rejectsWithoutId } = seen;
+    const { stats } = seen;
 
     if (stats.header === null) logger.info('the export is empty (no header): nothing to load');
     if (stats.rejected > REJECT_ROWS_TOLERATED && stats.rejected > input.maxRejectRatio * stats.records) {
@@ -162,12 +165,12 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present: stats.header.present })
       : 0;
 
+    // A full refresh deletes only what an export it can account for record by record lacks.
+    const incomplete = input.reconcile ? (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? recordsUnaccounted(stats) : null;
     const deletions = input.reconcile
-      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, {
-          ...input.reconcile,
-          isComplete: () => input.reconcile!.isComplete() && rejectsWithoutId === 0,
-        })
+      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, { ...input.reconcile, isComplete: () => incomplete === null })
       : null;
+    const warnings = [...(stats.header?.warnings ?? []), ...(deletions?.skippedBecause === 'incomplete' ? [`deletions skipped: ${incomplete}`] : [])];
 
     const counts: RunCounts = {
       rowsRead: stats.records,
@@ -181,20 +184,19 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       unknownColumns: stats.header?.unknown.map((u) => u.header) ?? [],
       exportedAt: input.exportedAt,
       deletions,
+      warnings,
     };
     await markCommitted(client, tables, input.syncRunId, counts);
     const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
     if (deletions?.skippedBecause === 'incomplete') {
-      logger.warn('the full export could not be proven complete (no Content-Length, a Content-Encoding, or rejects without an id): upserted, but nothing was deleted', {
-        candidates: deletions.candidates,
-      });
+      logger.warn('the full export could not be proven complete: upserted, but nothing was deleted', { because: incomplete, candidates: deletions.candidates });
     }
     if (deletions && deletions.skippedBecause === null) {
       await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
     }
     await input.hooks?.beforeCommit?.();
     await client.query('COMMIT');
-    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId, deletions };
+    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
     const record = typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false;
@@ -206,8 +208,10 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
 }
 
 function observations(): ExportObservations {
-  return { stats: emptyTransformStats(), firstRejects: [], rejectsWithoutId: 0, campaigns: new CampaignsSeen() };
+  return { stats: emptyTransformStats(), firstRejects: [], campaigns: new CampaignsSeen() };
 }
+
+const BODY_UNPROVEN = 'the download could not be proven complete (no Content-Length, a Content-Encoding, or fewer bytes than it said)';
 
 /** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */
 function errorCode(error: Error): string {
@@ -276,7 +280,7 @@ export async function insertRejects(
       input.window?.start ?? null,
       input.window?.end ?? null,
       rejects.map((r) => r.line),
-      rejects.map((r) => r.voucherId && storable(r.voucherId)),
+      rejects.map((r) => r.writtenId && storable(r.writtenId)),
       rejects.map((r) => storable(r.raw)),
       rejects.map((r) => r.reason),
     ],

@@ -39,7 +39,6 @@ export interface ExportObservations {
   readonly stats: TransformStats;
   /** The first rejects, kept in memory for a window that fails. */
   readonly firstRejects: Reject[];
-  rejectsWithoutId: number;
   readonly campaigns: CampaignsSeen;
 }
 
@@ -51,6 +50,7 @@ export interface MergeInBatchesInput {
   readonly exportedAt: Date;
   readonly source: AsyncIterable<Buffer | string>;
   readonly noExpiryFrom: Date;
+  readonly maxRecordBytes: number;
   /** Rows per batch; Infinity merges the whole export at once. */
   readonly batchRows: number;
   readonly logger: Logger;
@@ -75,7 +75,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
   // batches; only when they stop increasing does each batch have to be checked.
   let idsAscending = true;
   let lastId: string | null = null;
-  const eventBatches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime() }, stats);
+  const eventBatches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime(), maxRecordBytes: input.maxRecordBytes }, stats);
 
   const copyText = async function* (): AsyncGenerator<CopyChunk> {
     let text = '';
@@ -87,6 +87,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
             columns: event.map.unknown.map((u) => u.header),
           });
         }
+        if (event.kind === 'header') for (const warning of event.map.warnings) input.logger.warn(warning);
         if (event.kind === 'row') {
           seen.campaigns.add(event.row);
           if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
@@ -94,7 +95,6 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
         }
         if (event.kind === 'reject') {
           if (seen.firstRejects.length < FAILED_WINDOW_REJECTS_KEPT) seen.firstRejects.push(event.reject);
-          if (event.reject.voucherId === null) seen.rejectsWithoutId += 1;
         }
         const line = stagingLine(event);
         if (line === null) continue;
@@ -150,7 +150,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
         );
         if (Number(added.rows[0]!.repeated) > 0) throw new RepeatedIdAcrossBatches();
       }
-      await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (written_id) SELECT written_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND written_id IS NOT NULL`);
+      await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND voucher_id IS NOT NULL`);
 
       if (stats.header) {
         const merged = await upsertVouchers(client, input.tables.vouchers, {

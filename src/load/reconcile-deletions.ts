@@ -42,7 +42,7 @@ export async function reconcileDeletions(
     FROM ${tables.vouchers} v
     WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
       AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.voucher_id = v.voucher_id)
-      AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.written_id = v.voucher_id::text)`;
+      AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.reject_id = v.voucher_id)`;
   // The vouchers just merged have no statistics yet, so the planner may expect one live row and
   // pick a nested loop over the export's ids: quadratic. Hash anti-joins are right at any size.
   await client.query('SET LOCAL enable_nestloop = off');

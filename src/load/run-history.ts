@@ -37,6 +37,8 @@ export interface RunCounts {
   readonly bytes: number;
   readonly unknownColumns: readonly string[];
   readonly exportedAt: Date;
+  /** What the window noticed but did not fail on (sync_runs.warnings). */
+  readonly warnings?: readonly string[];
   /** Full refresh only. */
   readonly deletions?: {
     readonly deleted: number;
@@ -53,10 +55,11 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
        rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_unchanged = $5, rows_rejected = $6,
        rows_inconsistent = $7, rows_duplicate = $8, bytes = $9, unknown_columns = $10, source_exported_at = $11,
        rows_deleted = $12, deletions_refused = $13, live_rows_before = $14, live_rows_after = $15,
+       warnings = warnings || $17::text[],
        error_code = CASE WHEN $13 THEN 'deletions_refused' WHEN $16 THEN 'deletions_skipped_incomplete' END,
        error_message = CASE
          WHEN $13 THEN 'the full refresh would delete more vouchers than maxDeleteRatio allows; nothing was deleted (use --allow-mass-delete if that is right)'
-         WHEN $16 THEN 'the export could not be proven complete (no Content-Length, a Content-Encoding, or rejects without an id); upserted, nothing deleted'
+         WHEN $16 THEN 'the export could not be proven complete, so it was upserted but nothing was deleted; sync_runs.warnings says why'
        END
      WHERE id = $1`,
     [
@@ -76,6 +79,7 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
       counts.deletions?.liveBefore ?? null,
       counts.deletions?.liveAfter ?? null,
       counts.deletions?.skippedBecause === 'incomplete',
+      counts.warnings ?? [],
     ],
   );
 }

@@ -21,8 +21,9 @@ export function createStagingSql(): string {
   return `CREATE TEMP TABLE ${STAGING_TABLE} (kind "char" NOT NULL, line bigint NOT NULL, written_id text, raw_record text, reason text, extra jsonb, ${data}) ON COMMIT DROP`;
 }
 
+/** `voucher_id`: a row's id; `reject_id`: the canonical id of a reject, which protects its voucher too. */
 export function createExportIdsSql(): string {
-  return `CREATE TEMP TABLE ${EXPORT_IDS_TABLE} (voucher_id bigint, written_id text) ON COMMIT DROP`;
+  return `CREATE TEMP TABLE ${EXPORT_IDS_TABLE} (voucher_id bigint, reject_id bigint) ON COMMIT DROP`;
 }
 
 export function copySql(): string {
@@ -38,9 +39,10 @@ export function stagingLine(event: TransformEvent): string | null {
     return fields.join('\t') + '\n';
   }
   if (event.kind === 'reject') {
+    // The id as written goes to voucher_rejects; its canonical form (in voucher_id) to the export's ids.
     const { reject } = event;
-    const fields = ['x', String(reject.line), cell(reject.voucherId && storable(reject.voucherId)), escape(storable(reject.raw)), escape(reject.reason), '\\N'];
-    for (let i = 0; i < DATA_COLUMNS.length; i++) fields.push('\\N');
+    const fields = ['x', String(reject.line), cell(reject.writtenId && storable(reject.writtenId)), escape(storable(reject.raw)), escape(reject.reason), '\\N', cell(reject.voucherId, 'bigint')];
+    for (let i = 1; i < DATA_COLUMNS.length; i++) fields.push('\\N');
     return fields.join('\t') + '\n';
   }
   return null;

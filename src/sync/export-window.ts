@@ -33,6 +33,7 @@ export interface SyncSettings {
   readonly maxRejectRatio: number;
   readonly mergeBatchRows: number;
   readonly noExpiryFrom: Date;
+  readonly maxRecordBytes: number;
   readonly stream: string;
 }
 
@@ -274,6 +275,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         maxRejectRatio: settings.maxRejectRatio,
         batchRows: settings.mergeBatchRows,
         noExpiryFrom: settings.noExpiryFrom,
+        maxRecordBytes: settings.maxRecordBytes,
         logger,
         hooks: {
           midCopy: (rows) => {

@@ -11,8 +11,10 @@ export interface HeaderMap {
   readonly idIndex: number;
   /** Position of the CSV's chain id, checked against the chain being loaded. */
   readonly chainIndex: number | null;
-  /** Columns the table does not know: kept in `extra`. */
+  /** Columns the table does not know: kept in `extra`, under a name unique in the file. */
   readonly unknown: readonly { readonly index: number; readonly header: string }[];
+  /** What the mapping changed and the run should say (a repeated column name renamed). */
+  readonly warnings: readonly string[];
   /** Clock-derived columns, ignored. */
   readonly volatile: readonly string[];
   /** Warehouse columns the file provides (derived ones included when their source is there). */
@@ -29,6 +31,7 @@ export function mapHeader(rawHeaders: readonly string[]): HeaderMap {
   const seenBy = new Map<string, string>();
   let chainIndex: number | null = null;
 
+  const chainHeader: string[] = [];
   headers.forEach((header, index) => {
     const key = header.toLowerCase();
     const column = BY_HEADER.get(key);
@@ -43,6 +46,10 @@ export function mapHeader(rawHeaders: readonly string[]): HeaderMap {
       seenBy.set(column.name, header);
       columns.push({ index, column });
     } else if (CHAIN_HEADERS.includes(key)) {
+      if (chainHeader.length > 0) {
+        throw new TransformError('csv_header_ambiguous', `The CSV headers "${chainHeader[0]}" and "${header}" both name the chain; remove one of them from the file.`);
+      }
+      chainHeader.push(header);
       chainIndex = index;
     } else if (isVolatileHeader(key)) {
       volatile.push(header);
@@ -58,8 +65,34 @@ export function mapHeader(rawHeaders: readonly string[]): HeaderMap {
         `the headers seen were: ${headers.length ? headers.map((h) => JSON.stringify(h)).join(', ') : '(none)'}.`,
     );
   }
+  const { names, warnings } = uniqueNames(unknown.map((u) => u.header));
+  const renamed = unknown.map((u, k) => ({ index: u.index, header: names[k]! }));
   const present = new Set(columns.map((c) => c.column.name));
   for (const derived of DERIVED_COLUMNS) if (derived.from.every((f) => present.has(f))) present.add(derived.name);
   const idIndex = columns.find((c) => c.column.name === 'voucher_id')!.index;
-  return { headers, columns, idIndex, chainIndex, unknown, volatile, present };
+  return { headers, columns, idIndex, chainIndex, unknown: renamed, volatile, present, warnings };
+}
+
+/**
+ * Unknown columns become keys of `extra`: two with one name would collapse into one key and lose
+ * a value, so a repeated name gets a suffix (`note`, `note_2`, `note_3`, one not already taken).
+ */
+function uniqueNames(headers: readonly string[]): { names: string[]; warnings: string[] } {
+  const taken = new Set(headers);
+  const seen = new Set<string>();
+  const warnings: string[] = [];
+  const names = headers.map((header) => {
+    if (!seen.has(header)) {
+      seen.add(header);
+      return header;
+    }
+    let k = 2;
+    while (taken.has(`${header}_${k}`)) k += 1;
+    const name = `${header}_${k}`;
+    taken.add(name);
+    seen.add(name);
+    warnings.push(`the CSV has the column "${header}" more than once; the repeat is kept in vouchers.extra as "${name}"`);
+    return name;
+  });
+  return { names, warnings };
 }

@@ -3,6 +3,7 @@
  * not stop the window (DESIGN §3). Values stay exact: ids and amounts are digit strings.
  */
 import type { HeaderMap } from './header-map.js';
+import { CUT_SENTINEL } from './record-size-guard.js';
 import { ValueError, parseBoolean, parseDecimal, parseInteger, parseTimestamp } from './values.js';
 import type { ColumnType } from './voucher-table.js';
 
@@ -24,27 +25,56 @@ export interface Reject {
   readonly line: number;
   readonly raw: string;
   readonly reason: string;
-  /** The voucher id as written, when the record has one. */
+  /** The voucher id as written, when the record has one (kept in voucher_rejects). */
+  readonly writtenId: string | null;
+  /** That id in canonical form (`0123` and `+123` are voucher 123); null when it is not a whole number. */
   readonly voucherId: string | null;
+  /**
+   * The record may hold, or have swallowed, other records: its field count is not the header's, a
+   * quoted field in it spans what reads as further records, or it was cut at the size bound. An
+   * export with such a record cannot show which vouchers it lacks.
+   */
+  readonly mayHideRecords: boolean;
 }
 
 export interface NormalizeContext {
   readonly chainId: number;
   /** Expiries at or after this instant (epoch ms) mean "no real expiry". */
   readonly noExpiryFromMs: number;
+  /** Records longer than this were cut by the size guard (for the reason given). */
+  readonly maxRecordBytes?: number;
 }
 
 export type Normalized = { readonly row: VoucherRow } | { readonly reject: Reject };
 
-export function normalizeRecord(fields: readonly string[], line: number, raw: string, map: HeaderMap, context: NormalizeContext): Normalized {
+/**
+ * `lineBreaks` is how many line breaks the record spans (1 for a one-line record and its end):
+ * only a record spanning more can hide others inside a quoted field.
+ */
+export function normalizeRecord(fields: readonly string[], line: number, raw: string, map: HeaderMap, context: NormalizeContext, lineBreaks = 1): Normalized {
   const writtenId = fields[map.idIndex]?.trim() || null;
-  const reject = (reason: string): Normalized => ({ reject: { line, raw, reason, voucherId: writtenId } });
+  const reject = (reason: string, mayHideRecords = false): Normalized => ({
+    reject: { line, raw, reason, writtenId, voucherId: canonicalId(writtenId), mayHideRecords },
+  });
 
+  if (raw.includes(CUT_SENTINEL)) {
+    const bound = context.maxRecordBytes === undefined ? 'sync.maxRecordBytes' : `sync.maxRecordBytes (${context.maxRecordBytes} bytes)`;
+    return reject(`the record is longer than ${bound}: it was cut there and not loaded (a quote left open, or a field that large); raise SPAAZA_MAX_RECORD_BYTES if such records are real`, true);
+  }
   if (raw.includes('\u0000')) return reject('the record contains a NUL character, which PostgreSQL text cannot hold');
   // The decoder turns bytes that are not UTF-8 into U+FFFD: storing that would silently change the data.
   if (raw.includes('\uFFFD')) return reject('the record is not valid UTF-8 (or holds U+FFFD); export the file as UTF-8');
   if (fields.length !== map.headers.length) {
-    return reject(`expected ${map.headers.length} fields as in the header, found ${fields.length}`);
+    return reject(`expected ${map.headers.length} fields as in the header, found ${fields.length}: a quote may have been left open, so the record may hold others`, true);
+  }
+  if (lineBreaks > 1) {
+    const hidden = hiddenRecord(fields, map, context);
+    if (hidden !== null) {
+      return reject(
+        `${hidden.column} (${map.headers[hidden.index]}) spans ${lineBreaks} lines and one of them reads as further records (${JSON.stringify(hidden.text.slice(0, 60))}${hidden.id ? `, voucher ${hidden.id}` : ''}): a quote was probably left open, so the records it swallowed are missing`,
+        true,
+      );
+    }
   }
   const problems: string[] = [];
 
@@ -84,6 +114,39 @@ export function normalizeRecord(fields: readonly string[], line: number, raw: st
 
   const extra = map.unknown.length === 0 ? null : Object.fromEntries(map.unknown.map(({ index, header }) => [header, fields[index] === '' ? null : fields[index]!]));
   return { row: { line, voucherId: cells.voucher_id as string, cells, extra, inconsistent: isInconsistent(cells, map.present) } };
+}
+
+/** The voucher a written id names, in the canonical form of bigint ids; null when it names none. */
+export function canonicalId(written: string | null): string | null {
+  if (written === null) return null;
+  try {
+    return parseInteger(written, 64);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A quoted field whose lines after the first read as records of this export: as many fields as
+ * the header, or a whole number where the id goes followed by more fields. Real titles hold line
+ * breaks, but not a voucher's worth of delimiters.
+ */
+function hiddenRecord(fields: readonly string[], map: HeaderMap, context: NormalizeContext): { index: number; column: string; text: string; id: string | null } | null {
+  for (let index = 0; index < fields.length; index++) {
+    const field = fields[index]!;
+    if (!field.includes('\n') && !field.includes('\r')) continue;
+    for (const text of field.split(/\r\n|\r|\n/).slice(1)) {
+      const parts = text.split(',');
+      const id = map.idIndex < parts.length - 1 ? canonicalId(parts[map.idIndex]!.trim()) : null;
+      const chain = map.chainIndex !== null && map.chainIndex < parts.length ? parts[map.chainIndex]!.trim() : null;
+      const chainFits = chain === null || chain === '' || canonicalId(chain) === String(context.chainId);
+      if (parts.length >= map.headers.length || (id !== null && chainFits)) {
+        const column = map.columns.find((c) => c.index === index)?.column.name ?? 'extra';
+        return { index, column, text, id };
+      }
+    }
+  }
+  return null;
 }
 
 function parseValue(type: ColumnType, text: string): CellValue {

@@ -7,7 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { TransformError } from '../errors.js';
 import { mapHeader, type HeaderMap } from './header-map.js';
+import { DEFAULTS } from '../defaults.js';
 import { normalizeRecord, type NormalizeContext, type Reject, type VoucherRow } from './normalize-record.js';
+import { CUT_SENTINEL, guardRecordSize, type RecordCuts } from './record-size-guard.js';
 
 export type TransformEvent =
   | { readonly kind: 'header'; readonly map: HeaderMap }
@@ -24,10 +26,41 @@ export interface TransformStats {
   inconsistent: number;
   /** Bytes of input parsed. */
   bytes: number;
+  /** Rejects whose voucher id cannot be read: the export does not say which voucher they are. */
+  unidentified: number;
+  /** Records that may hide others (see Reject.mayHideRecords). */
+  hiding: number;
+  /** The first lines of such records, for the run's warning. */
+  suspectLines: number[];
 }
 
+/** How many lines of unidentified or hiding records are kept for the warning. */
+const SUSPECT_LINES_KEPT = 10;
+
+/**
+ * No real voucher record spans more lines than this (titles hold a line break or two): a record
+ * that does is loaded if it is valid, but may hold others, so a full refresh deletes nothing.
+ */
+export const MAX_RECORD_LINES = 20;
+
 export function emptyTransformStats(): TransformStats {
-  return { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 0 };
+  return { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 0, unidentified: 0, hiding: 0, suspectLines: [] };
+}
+
+/**
+ * Why the export cannot show which vouchers it lacks (so a full refresh must delete nothing), or
+ * null when every record is accounted for.
+ */
+export function recordsUnaccounted(stats: TransformStats): string | null {
+  const parts: string[] = [];
+  if (stats.hiding > 0) {
+    parts.push(
+      `${stats.hiding} record(s) may hide others (a field count unlike the header's, a quoted field holding what reads as further records, a record over sync.maxRecordBytes or over ${MAX_RECORD_LINES} lines)`,
+    );
+  }
+  if (stats.unidentified > 0) parts.push(`${stats.unidentified} rejected record(s) have no readable voucher id`);
+  if (parts.length === 0) return null;
+  return `${parts.join('; ')}: line ${stats.suspectLines.join(', ')}${stats.hiding + stats.unidentified > stats.suspectLines.length ? ', …' : ''}`;
 }
 
 const LINE_BREAK = /\r\n|\r|\n/g;
@@ -59,6 +92,7 @@ export async function* readVoucherCsvInBatches(
   context: NormalizeContext,
   stats: TransformStats = emptyTransformStats(),
 ): AsyncGenerator<TransformEvent[]> {
+  const cuts: RecordCuts = { lineBreaksDropped: [] };
   const parser = parse({
     bom: true,
     raw: true,
@@ -68,7 +102,7 @@ export async function* readVoucherCsvInBatches(
     relax_quotes: true,
   });
   // Bytes are counted on the way in: csv-parse's `info` option would cost a third of its time.
-  const feeding = pipeline(countBytes(source, stats), parser);
+  const feeding = pipeline(guardRecordSize(countBytes(source, stats), context.maxRecordBytes ?? DEFAULTS.maxRecordBytes, cuts), parser);
   feeding.catch(() => {}); // the same error surfaces from the parser below
 
   let map: HeaderMap | null = null;
@@ -80,7 +114,8 @@ export async function* readVoucherCsvInBatches(
         // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
         const line = nextLine;
         const { raw, lineBreaks } = splitRaw(parsed.raw);
-        nextLine += lineBreaks;
+        // A record the size guard cut lost line breaks with its tail: later lines stay true.
+        nextLine += lineBreaks + (raw.includes(CUT_SENTINEL) ? (cuts.lineBreaksDropped.shift() ?? 0) : 0);
         if (map === null) {
           map = mapHeader(parsed.record);
           stats.header = map;
@@ -89,14 +124,22 @@ export async function* readVoucherCsvInBatches(
         }
         if (parsed.record.length === 1 && parsed.record[0] === '') continue; // a blank line
         stats.records += 1;
-        const result = normalizeRecord(parsed.record, line, raw, map, context);
+        const result = normalizeRecord(parsed.record, line, raw, map, context, lineBreaks);
+        if (lineBreaks > MAX_RECORD_LINES && !('reject' in result && result.reject.mayHideRecords)) {
+          stats.hiding += 1;
+          if (stats.suspectLines.length < SUSPECT_LINES_KEPT) stats.suspectLines.push(line);
+        }
         if ('row' in result) {
           stats.rows += 1;
           if (result.row.inconsistent) stats.inconsistent += 1;
           events.push({ kind: 'row', row: result.row });
         } else {
           stats.rejected += 1;
-          events.push({ kind: 'reject', reject: result.reject });
+          const { reject } = result;
+          if (reject.mayHideRecords) stats.hiding += 1;
+          else if (reject.voucherId === null) stats.unidentified += 1;
+          if ((reject.mayHideRecords || reject.voucherId === null) && stats.suspectLines.length < SUSPECT_LINES_KEPT) stats.suspectLines.push(line);
+          events.push({ kind: 'reject', reject });
         }
       }
       if (events.length > 0) yield events;

@@ -166,7 +166,7 @@ describe('rejects', () => {
       });
       const result = await loadCsv(warehouse, schema, csv);
       assert.equal(result.rejected, 3);
-      assert.equal(result.rejectsWithoutId, 0);
+      assert.equal(result.rejectsWithoutId, 1, 'the id "not-a-number" names no voucher');
       const { rows } = await warehouse.pool.query(`SELECT line::int, voucher_id, reason, raw_record FROM "${schema}".voucher_rejects WHERE sync_run_id = $1 ORDER BY line`, [result.syncRunId]);
       assert.equal(rows.length, 3);
       // The line where data row N starts: count the line breaks (quoted ones too) before it.

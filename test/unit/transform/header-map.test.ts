@@ -125,6 +125,21 @@ describe('mapHeader', () => {
     assertTransformError(() => mapHeader(['id', 'date_time_creation', 'created_date']), 'csv_header_ambiguous', /column created_at/);
   });
 
+  it('fails when two headers name the chain', () => {
+    assertTransformError(() => mapHeader(['id', 'chain_id', 'voucher_chain_id']), 'csv_header_ambiguous', /"chain_id" and "voucher_chain_id" both name the chain/);
+  });
+
+  it('gives a repeated unknown column a name of its own, never one already taken, and says so', () => {
+    const map = mapHeader(['id', 'note', 'note', 'note_2', 'note', 'Note']);
+    assert.deepEqual(map.unknown.map((u) => [u.index, u.header]), [[1, 'note'], [2, 'note_3'], [3, 'note_2'], [4, 'note_4'], [5, 'Note']]);
+    assert.equal(new Set(map.unknown.map((u) => u.header)).size, map.unknown.length);
+    assert.deepEqual(map.warnings, [
+      'the CSV has the column "note" more than once; the repeat is kept in vouchers.extra as "note_3"',
+      'the CSV has the column "note" more than once; the repeat is kept in vouchers.extra as "note_4"',
+    ]);
+    assert.deepEqual(mapHeader(['id', 'note']).warnings, []);
+  });
+
   it('marks the error as the transform stage and not retryable', () => {
     try {
       mapHeader(['status']);

@@ -261,7 +261,7 @@ describe('normalizeRecord: rejects', () => {
     const fields = fieldsOf({ status: '' });
     const raw = fields.join(',');
     const reject = rejectOf(normalizeRecord(fields, 12, raw, DEFAULT_MAP, CONTEXT));
-    assert.deepEqual(reject, { line: 12, raw, reason: 'status (status) is empty', voucherId: '176400001' });
+    assert.deepEqual(reject, { line: 12, raw, reason: 'status (status) is empty', writtenId: '176400001', voucherId: '176400001', mayHideRecords: false });
     assert.equal(rejectOf(normalize({ status: '   ' })).reason, 'status (status) is empty');
   });
 
@@ -269,12 +269,14 @@ describe('normalizeRecord: rejects', () => {
     const reject = rejectOf(normalize({ id: '' }));
     assert.equal(reject.reason, 'voucher_id (id) is empty');
     assert.equal(reject.voucherId, null);
+    assert.equal(reject.writtenId, null);
     assert.equal(rejectOf(normalize({ id: '  ' })).voucherId, null);
   });
 
   it('rejects a bad id, keeping the id as written', () => {
     const reject = rejectOf(normalize({ id: ' not-a-number ' }));
-    assert.equal(reject.voucherId, 'not-a-number');
+    assert.equal(reject.writtenId, 'not-a-number');
+    assert.equal(reject.voucherId, null, 'an id that is not a number names no voucher');
     assert.match(reject.reason, /^voucher_id \(id\): "not-a-number" is not a whole number$/);
     assert.match(rejectOf(normalize({ id: '9223372036854775808' })).reason, /out of range for a 64-bit integer/);
   });
@@ -282,13 +284,22 @@ describe('normalizeRecord: rejects', () => {
   it('rejects a record with the wrong number of fields, naming both counts', () => {
     const fields = fieldsOf();
     const fewer = rejectOf(normalizeRecord(fields.slice(0, 16), 4, 'r', DEFAULT_MAP, CONTEXT));
-    assert.deepEqual(fewer, { line: 4, raw: 'r', reason: 'expected 19 fields as in the header, found 16', voucherId: '176400001' });
+    assert.deepEqual(fewer, {
+      line: 4,
+      raw: 'r',
+      reason: 'expected 19 fields as in the header, found 16: a quote may have been left open, so the record may hold others',
+      writtenId: '176400001',
+      voucherId: '176400001',
+      mayHideRecords: true,
+    });
     const more = rejectOf(normalizeRecord([...fields, 'surplus', 'cells'], 5, 'r', DEFAULT_MAP, CONTEXT));
-    assert.equal(more.reason, 'expected 19 fields as in the header, found 21');
+    assert.match(more.reason, /^expected 19 fields as in the header, found 21/);
+    assert.equal(more.mayHideRecords, true);
     assert.equal(more.voucherId, '176400001');
     const single = rejectOf(normalizeRecord(['just one'], 6, 'just one', DEFAULT_MAP, CONTEXT));
-    assert.equal(single.reason, 'expected 19 fields as in the header, found 1');
-    assert.equal(single.voucherId, 'just one');
+    assert.match(single.reason, /^expected 19 fields as in the header, found 1:/);
+    assert.equal(single.writtenId, 'just one');
+    assert.equal(single.voucherId, null);
   });
 
   it('rejects a row naming another chain, and accepts its own chain or an empty cell', () => {

@@ -132,7 +132,9 @@ describe('readVoucherCsv properties', () => {
             if (event.kind !== 'reject') return;
             rejects += 1;
             assert.equal(event.reject.line, line);
-            assert.equal(event.reject.voucherId, id.trim() === '' ? null : id.trim());
+            assert.equal(event.reject.writtenId, id.trim() === '' ? null : id.trim());
+            // The voucher it names: the id in canonical form, or none when it is not a whole number.
+            assert.equal(event.reject.voucherId, /^[+-]?\d+$/.test(id.trim()) && BigInt(id.trim()) < 2n ** 63n && BigInt(id.trim()) >= -(2n ** 63n) ? BigInt(id.trim()).toString() : null);
             assert.equal(event.reject.raw, record.map(quote).join(','));
             assert.ok(event.reject.reason.length > 0);
           }

@@ -7,11 +7,11 @@ import { CsvWriter, DEFAULT_DIALECT, MALFORMED_KINDS, type CsvDialect, type Malf
 import { Dataset } from '../../../src/simulator/dataset.js';
 import { csvChunks, selectedVouchers } from '../../../src/simulator/export-file.js';
 import type { Voucher } from '../../../src/simulator/voucher.js';
-import type { CellValue, Reject, VoucherRow } from '../../../src/transform/normalize-record.js';
-import { emptyTransformStats, readVoucherCsv, type TransformEvent, type TransformStats } from '../../../src/transform/read-voucher-csv.js';
+import type { CellValue, NormalizeContext, Reject, VoucherRow } from '../../../src/transform/normalize-record.js';
+import { emptyTransformStats, MAX_RECORD_LINES, readVoucherCsv, recordsUnaccounted, type TransformEvent, type TransformStats } from '../../../src/transform/read-voucher-csv.js';
 
 const FIXTURES = new URL('../../fixtures/csv/', import.meta.url);
-const CONTEXT = { chainId: 7, noExpiryFromMs: Date.UTC(2050, 0, 1) };
+const CONTEXT: NormalizeContext = { chainId: 7, noExpiryFromMs: Date.UTC(2050, 0, 1) };
 
 interface Result {
   readonly events: TransformEvent[];
@@ -32,6 +32,7 @@ async function read(source: Readable | AsyncIterable<Buffer | string>, context =
   };
 }
 
+const readText = (text: string, context = CONTEXT) => read(Readable.from([Buffer.from(text)]), context);
 const fixturePath = (name: string) => new URL(name, FIXTURES);
 const fixtureBytes = (name: string) => readFileSync(fixturePath(name));
 /** A fixture as a file stream; a small highWaterMark splits CRLFs and UTF-8 characters across chunks. */
@@ -103,7 +104,7 @@ describe('readVoucherCsv: fixtures', () => {
     assert.equal(fourth!.campaign_id, null);
     assert.equal(fourth!.title, 'Two lines\nof title');
     assert.equal(fourth!.amount, '1.50');
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 4, rows: 4, rejected: 0, inconsistent: 0, bytes: fixtureBytes('default.csv').length });
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 4, rows: 4, rejected: 0, inconsistent: 0, unidentified: 0, hiding: 0, suspectLines: [], bytes: fixtureBytes('default.csv').length });
     assert.equal(result.stats.header, (result.events[0] as { map: unknown }).map);
   });
 
@@ -137,10 +138,12 @@ describe('readVoucherCsv: fixtures', () => {
       line: 5,
       raw: '200000003,b0b3,7,20000003,2002,signup,Café crème — €5 off,basket,claimed,false,Spend & save,3,£,"12,5O",0.00,12.50,2026-02-03T10:00:00Z,,',
       reason: 'amount_original (amount_original): "12,5O" is not a decimal number (expected digits with an optional "." and fraction, e.g. 12.50)',
+      writtenId: '200000003',
       voucherId: '200000003',
+      mayHideRecords: false,
     }]);
     // The BOM's 3 bytes are counted.
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 3, rows: 2, rejected: 1, inconsistent: 0, bytes: fixtureBytes('bom-crlf.csv').length });
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 3, rows: 2, rejected: 1, inconsistent: 0, unidentified: 0, hiding: 0, suspectLines: [], bytes: fixtureBytes('bom-crlf.csv').length });
   });
 
   it('reads the classic voucher_* header with +00:00 timestamps', async () => {
@@ -205,21 +208,23 @@ describe('readVoucherCsv: fixtures', () => {
     const lines = result.events.slice(1).map((e) => (e.kind === 'row' ? `row ${e.row.line}` : e.kind === 'reject' ? `reject ${e.reject.line}` : 'header'));
     assert.deepEqual(lines, ['row 2', 'reject 3', 'reject 4', 'row 6', 'reject 8', 'row 9', 'reject 11', 'reject 12', 'reject 13', 'reject 17', 'row 18']);
     const byLine = new Map(result.rejects.map((r) => [r.line, r]));
-    assert.equal(byLine.get(3)!.reason, 'expected 19 fields as in the header, found 16');
+    assert.match(byLine.get(3)!.reason, /^expected 19 fields as in the header, found 16: a quote may have been left open/);
     assert.equal(byLine.get(3)!.voucherId, '600000002');
     assert.equal(byLine.get(3)!.raw, '600000002,f002,7,60000001,6001,basket,Winter,basket,claimed,false,few,2,€,4.00,0.00,4.00');
-    assert.equal(byLine.get(4)!.reason, 'expected 19 fields as in the header, found 21');
+    assert.match(byLine.get(4)!.reason, /^expected 19 fields as in the header, found 21: a quote may have been left open/);
+    assert.deepEqual([3, 4, 8].map((line) => byLine.get(line)!.mayHideRecords), [true, true, false], 'a field count unlike the header\'s may hide records');
     assert.match(byLine.get(8)!.reason, /^created_at \(date_time_creation\): "31\/02\/2026 25:61" is not a timestamp/);
     assert.match(byLine.get(11)!.reason, /^amount \(amount\): "12,5O" is not a decimal number/);
     assert.match(byLine.get(12)!.reason, /^locked \(locked\): "maybe" is not a boolean/);
     assert.equal(byLine.get(13)!.reason, 'voucher_id (id): "not-a-number" is not a whole number');
-    assert.equal(byLine.get(13)!.voucherId, 'not-a-number');
+    assert.equal(byLine.get(13)!.writtenId, 'not-a-number');
+    assert.equal(byLine.get(13)!.voucherId, null);
     assert.equal(byLine.get(13)!.raw, 'not-a-number,f009,7,60000001,6001,basket,Winter,basket,claimed,false,"bad id\non two lines",2,€,4.00,0.00,4.00,2026-01-01T00:00:00Z,,');
     assert.equal(byLine.get(17)!.reason, 'the row belongs to chain 8, not to chain 7 being loaded');
     assert.equal(result.rows[1]!.cells.title, 'quoted\nnewline');
     assert.equal(result.rows[2]!.cells.campaign_title, 'Loyalty, "VIP", and more\r\nwith CRLF');
     assert.equal(result.rows[3]!.cells.title, 'last, without a final newline');
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 11, rows: 4, rejected: 7, inconsistent: 0, bytes: fixtureBytes('malformed.csv').length });
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 11, rows: 4, rejected: 7, inconsistent: 0, unidentified: 1, hiding: 2, suspectLines: [3, 4, 13], bytes: fixtureBytes('malformed.csv').length });
   });
 
   it('yields no events for a 0-byte file', async () => {
@@ -232,7 +237,7 @@ describe('readVoucherCsv: fixtures', () => {
     const result = await readFixture('header-only.csv');
     assert.deepEqual(result.events.map((e) => e.kind), ['header']);
     assert.equal(result.stats.header?.headers.length, 19);
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 220 });
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, unidentified: 0, hiding: 0, suspectLines: [], bytes: 220 });
     // Without its final newline too.
     const bare = await read(Readable.from([fixtureBytes('header-only.csv').toString('utf8').trimEnd()]));
     assert.deepEqual(bare.events.map((e) => e.kind), ['header']);
@@ -272,8 +277,8 @@ describe('readVoucherCsv: fixtures', () => {
     const body = ['1,redeemed,,5.00,no time', '2,claimed,2026-01-01T00:00:00Z,0,a time', '3,claimed,,1.00,an amount', '4,redeemed,2026-01-01 00:00:00,5.00,fine', '5,claimed,,0,with \u0000 NUL', '6,claimed,,,fine'];
     const result = await read(Readable.from([header + body.join('\n')]));
     assert.deepEqual(result.rows.map((r) => [r.voucherId, r.inconsistent]), [['1', true], ['2', true], ['3', true], ['4', false], ['6', false]]);
-    assert.deepEqual(result.rejects, [{ line: 6, raw: '5,claimed,,0,with \u0000 NUL', reason: 'the record contains a NUL character, which PostgreSQL text cannot hold', voucherId: '5' }]);
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 6, rows: 5, rejected: 1, inconsistent: 3, bytes: Buffer.byteLength(header + body.join('\n')) });
+    assert.deepEqual(result.rejects, [{ line: 6, raw: '5,claimed,,0,with \u0000 NUL', reason: 'the record contains a NUL character, which PostgreSQL text cannot hold', writtenId: '5', voucherId: '5', mayHideRecords: false }]);
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: 6, rows: 5, rejected: 1, inconsistent: 3, unidentified: 0, hiding: 0, suspectLines: [], bytes: Buffer.byteLength(header + body.join('\n')) });
   });
 });
 
@@ -340,7 +345,7 @@ describe('readVoucherCsv: simulator round trip', () => {
     assert.deepEqual(result.rows.map((r) => r.cells), vouchers.map(expectedCells));
     assert.deepEqual(result.rows.map((r) => r.voucherId), vouchers.map((v) => String(v.id)));
     assert.ok(result.rows.every((r) => r.extra === null && !r.inconsistent));
-    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: vouchers.length, rows: vouchers.length, rejected: 0, inconsistent: 0, bytes: Buffer.byteLength(csv) });
+    assert.deepEqual({ ...result.stats, header: null }, { header: null, records: vouchers.length, rows: vouchers.length, rejected: 0, inconsistent: 0, unidentified: 0, hiding: 0, suspectLines: [], bytes: Buffer.byteLength(csv) });
   });
 
   it('reports the line where each record starts, records with quoted CRLF before it included', async () => {
@@ -400,8 +405,8 @@ describe('readVoucherCsv: simulator round trip', () => {
       const lines = startLines(writer.head(), vouchers.map((v, i) => writer.row(v, i + 1)));
       const result = await read(Readable.from([csv]));
       const reasons: Record<MalformedKind, RegExp> = {
-        too_few_fields: /^expected 19 fields as in the header, found 16$/,
-        too_many_fields: /^expected 19 fields as in the header, found 21$/,
+        too_few_fields: /^expected 19 fields as in the header, found 16: a quote may have been left open/,
+        too_many_fields: /^expected 19 fields as in the header, found 21: a quote may have been left open/,
         bad_timestamp: /^created_at \(date_time_creation\): "31\/02\/2026 25:61" is not a timestamp/,
         bad_amount: /^amount \(amount\): "12,5O" is not a decimal number/,
         bad_boolean: /^locked \(locked\): "maybe" is not a boolean/,
@@ -412,7 +417,8 @@ describe('readVoucherCsv: simulator round trip', () => {
         const { row, kind } = malformedRows[i]!;
         assert.equal(reject.line, lines[row - 1], `${kind} line`);
         assert.match(reject.reason, reasons[kind]);
-        assert.equal(reject.voucherId, kind === 'bad_id' ? 'not-a-number' : String(vouchers[row - 1]!.id));
+        assert.equal(reject.writtenId, kind === 'bad_id' ? 'not-a-number' : String(vouchers[row - 1]!.id));
+        assert.equal(reject.voucherId, kind === 'bad_id' ? null : String(vouchers[row - 1]!.id));
         assert.equal(reject.raw, writer.row(vouchers[row - 1]!, row).replace(/\r?\n$/, ''));
       });
       assert.equal(result.rows.length, vouchers.length - MALFORMED_KINDS.length);
@@ -422,5 +428,35 @@ describe('readVoucherCsv: simulator round trip', () => {
         { records: vouchers.length, rows: vouchers.length - 6, rejected: 6 },
       );
     }
+  });
+});
+
+describe('readVoucherCsv: records that may hide others', () => {
+  const header = 'id,chain_id,status,title,amount\n';
+  it('loads titles with line breaks, but rejects a quoted field whose lines read as records', async () => {
+    const body = ['1,7,claimed,"Welcome!\nSecond line, of the title",1.00', '2,7,claimed,"Spring\n10,00 EUR",1.00', '3,7,claimed,"open\n4,7,claimed,x,1.00\n5,7,claimed,y",1.00', '6,7,claimed,ok,1.00'];
+    const result = await readText(header + body.join('\n') + '\n');
+    // "10,00 EUR" puts a number where the id goes, but not the chain where the chain goes: a title.
+    assert.deepEqual(result.rows.map((r) => r.voucherId), ['1', '2', '6']);
+    assert.deepEqual(result.rejects.map((r) => [r.line, r.voucherId, r.mayHideRecords]), [[6, '3', true]]);
+    assert.match(result.rejects[0]!.reason, /title \(title\) spans 3 lines and one of them reads as further records \("4,7,claimed,x,1\.00", voucher 4\)/);
+    assert.deepEqual([result.stats.hiding, result.stats.suspectLines], [1, [6]]);
+  });
+
+  it(`counts a record over ${MAX_RECORD_LINES} lines as one that may hide others, but loads it when it is valid`, async () => {
+    const long = Array.from({ length: MAX_RECORD_LINES + 1 }, (_, k) => `line ${k}`).join('\n');
+    const result = await readText(`${header}1,7,claimed,"${long}",1.00\n2,7,claimed,ok,1.00\n`);
+    assert.deepEqual(result.rows.map((r) => [r.line, r.voucherId]), [[2, '1'], [2 + MAX_RECORD_LINES + 1, '2']]);
+    assert.deepEqual([result.stats.hiding, result.stats.suspectLines], [1, [2]]);
+    assert.match(recordsUnaccounted(result.stats)!, /1 record\(s\) may hide others .*: line 2$/);
+  });
+
+  it('cuts a record over maxRecordBytes into a reject, and later lines stay true', async () => {
+    const big = 'x'.repeat(5000);
+    const result = await readText(`${header}1,7,claimed,"${big}\n${big}",1.00\n2,7,claimed,ok,1.00\n`, { ...CONTEXT, maxRecordBytes: 2048 });
+    assert.deepEqual(result.rejects.map((r) => [r.line, r.voucherId, r.mayHideRecords]), [[2, '1', true]]);
+    assert.match(result.rejects[0]!.reason, /longer than sync\.maxRecordBytes \(2048 bytes\)/);
+    assert.ok(result.rejects[0]!.raw.length < 2100);
+    assert.deepEqual(result.rows.map((r) => [r.line, r.voucherId]), [[4, '2']]);
   });
 });
