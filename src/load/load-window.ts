@@ -18,7 +18,7 @@ import { markCommitted, markFailed, type RunCounts } from './run-history.js';
 import { createExportIdsSql, createStagingSql, EXPORT_IDS_TABLE, STAGING_TABLE, storable } from './staging.js';
 import type { WarehouseTables } from './tables.js';
 import { CampaignsSeen, upsertCampaigns } from './upsert-campaigns.js';
-import type { UpsertCounts } from './upsert-vouchers.js';
+import type { StatusChange, UpsertCounts } from './upsert-vouchers.js';
 import { advanceWatermark, type WatermarkAdvance } from './watermark.js';
 import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from './reconcile-deletions.js';
 
@@ -44,6 +44,11 @@ export interface LoadWindowInput {
   readonly source: Readable | AsyncIterable<Buffer | string>;
   /** Spaaza's time of the export: the row version of everything in it. */
   readonly exportedAt: Date;
+  /**
+   * Spaaza's now (or this host's, plus the clock bound, for a file): a stored version after it came
+   * from a wrong clock reading, and any export replaces it. Default: this host's clock plus 15 min.
+   */
+  readonly versionsValidUntil?: Date;
   readonly window?: { readonly start: Date | null; readonly end: Date | null };
   /** Advance the watermark with this window; absent for file loads and detached backfills. */
   readonly watermark?: WatermarkAdvance;
@@ -71,9 +76,19 @@ export interface LoadWindowInput {
    * for an attempt the caller will retry in the same window, so only the last one is recorded.
    */
   readonly recordFailure?: boolean | ((error: Error) => boolean);
+  /**
+   * Do everything but commit, inside the caller's open transaction (which the caller rolls back),
+   * and report the written rows by status before and after: what the load would change.
+   */
+  readonly dryRun?: boolean;
 }
 
 export interface LoadResult extends RunCounts {
+  /** A dry run: nothing was committed. */
+  readonly dryRun: boolean;
+  /** Dry run only: the rows it would write, by status before (null: new) and after, and soft-deleted rows it would revive. */
+  readonly statusChanges?: readonly StatusChange[];
+  readonly revived?: number;
   readonly campaignsWritten: number;
   readonly watermarkMoved: boolean;
   /** Rejected records from which no voucher id could be read (a full refresh needs 0). */
@@ -100,6 +115,7 @@ export class WindowLoadError extends LoadError {
 
 export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   const { client, tables, logger } = input;
+  const validUntil = input.versionsValidUntil ?? new Date(Date.now() + DEFAULTS.maxClockSkewMs);
   let seen = observations();
   // A connection that dies mid-load also emits 'error'; without a listener that would crash the
   // process. The failing query reports it, so here it is only logged.
@@ -107,7 +123,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   client.on('error', onConnectionError);
 
   try {
-    await client.query('BEGIN');
+    await client.query(input.dryRun ? 'SAVEPOINT dry_run' : 'BEGIN');
     await client.query(createStagingSql());
     await client.query(createExportIdsSql());
     // Without a way to read the export again, it is merged at once.
@@ -120,6 +136,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
           chainId: input.chainId,
           syncRunId: input.syncRunId,
           exportedAt: input.exportedAt,
+          validUntil,
           source,
           noExpiryFrom: input.noExpiryFrom,
           maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
@@ -128,6 +145,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
           midCopy: input.hooks?.midCopy,
           beforeMerge: input.hooks?.beforeUpsert,
           storeRejects: () => insertStagedRejects(client, tables, input),
+          detail: input.dryRun ?? false,
         },
         seen,
       );
@@ -162,13 +180,13 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     // nested loop for the deletion anti-join.
     if (input.reconcile) await client.query(`ANALYZE ${EXPORT_IDS_TABLE}`);
     const campaignsWritten = stats.header
-      ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, present: stats.header.present })
+      ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, validUntil, present: stats.header.present })
       : 0;
 
     // A full refresh deletes only what an export it can account for record by record lacks.
     const incomplete = input.reconcile ? (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? recordsUnaccounted(stats) : null;
     const deletions = input.reconcile
-      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, rowsInExport: stats.rows }, { ...input.reconcile, isComplete: () => incomplete === null })
+      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows }, { ...input.reconcile, isComplete: () => incomplete === null })
       : null;
     const warnings = [...(stats.header?.warnings ?? []), ...(deletions?.skippedBecause === 'incomplete' ? [`deletions skipped: ${incomplete}`] : [])];
 
@@ -195,11 +213,13 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
     }
     await input.hooks?.beforeCommit?.();
+    const result = { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions };
+    if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(seen.changes), revived: seen.revived };
     await client.query('COMMIT');
-    return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions };
+    return { ...result, dryRun: false };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    const record = typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false;
+    const record = !input.dryRun && (typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false);
     const recorded = record ? await recordFailure(input, cause, seen.stats, seen.firstRejects) : await rollback(input);
     throw new WindowLoadError(cause, recorded, seen.stats, seen.firstRejects);
   } finally {
@@ -208,7 +228,13 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
 }
 
 function observations(): ExportObservations {
-  return { stats: emptyTransformStats(), firstRejects: [], campaigns: new CampaignsSeen() };
+  return { stats: emptyTransformStats(), firstRejects: [], campaigns: new CampaignsSeen(), changes: new Map(), revived: 0 };
+}
+
+/** New rows first, then by status before and after. */
+function sortedChanges(changes: ReadonlyMap<string, StatusChange>): StatusChange[] {
+  const key = (s: string | null) => (s === null ? '' : `~${s}`);
+  return [...changes.values()].sort((a, b) => key(a.from).localeCompare(key(b.from)) || key(a.to).localeCompare(key(b.to)));
 }
 
 const BODY_UNPROVEN = 'the download could not be proven complete (no Content-Length, a Content-Encoding, or fewer bytes than it said)';

@@ -19,7 +19,7 @@ import { readAhead } from './read-ahead.js';
 import { copySql, EXPORT_IDS_TABLE, stagingLine, STAGING_TABLE } from './staging.js';
 import type { WarehouseTables } from './tables.js';
 import type { CampaignsSeen } from './upsert-campaigns.js';
-import { isAfterId, upsertVouchers, type UpsertCounts } from './upsert-vouchers.js';
+import { isAfterId, upsertVouchers, type StatusChange, type UpsertCounts } from './upsert-vouchers.js';
 
 const COPY_CHUNK_CHARS = 256 * 1024;
 /** COPY text parsed ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
@@ -40,6 +40,9 @@ export interface ExportObservations {
   /** The first rejects, kept in memory for a window that fails. */
   readonly firstRejects: Reject[];
   readonly campaigns: CampaignsSeen;
+  /** With `detail`: the written rows by status before and after, summed over the batches. */
+  readonly changes: Map<string, StatusChange>;
+  revived: number;
 }
 
 export interface MergeInBatchesInput {
@@ -48,6 +51,8 @@ export interface MergeInBatchesInput {
   readonly chainId: number;
   readonly syncRunId: number;
   readonly exportedAt: Date;
+  /** Stored versions after this are wrong (see upsertVouchers). */
+  readonly validUntil: Date;
   readonly source: AsyncIterable<Buffer | string>;
   readonly noExpiryFrom: Date;
   readonly maxRecordBytes: number;
@@ -59,6 +64,8 @@ export interface MergeInBatchesInput {
   readonly beforeMerge?: () => void | Promise<void>;
   /** Stores the rejects staged in the current batch. */
   readonly storeRejects: () => Promise<void>;
+  /** Count the written rows by status before and after (for a dry run's report). */
+  readonly detail?: boolean;
 }
 
 interface CopyChunk {
@@ -157,8 +164,14 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           chainId: input.chainId,
           syncRunId: input.syncRunId,
           exportedAt: input.exportedAt,
+          validUntil: input.validUntil,
           present: stats.header.present,
-        }, { idsDistinct: idsAscending, chainEmpty });
+        }, { idsDistinct: idsAscending, chainEmpty }, input.detail ?? false);
+        for (const change of merged.changes ?? []) {
+          const key = `${change.from}\u0000${change.to}`;
+          seen.changes.set(key, { ...change, count: (seen.changes.get(key)?.count ?? 0) + change.count });
+        }
+        seen.revived += merged.revived ?? 0;
         summed.inserted += merged.inserted;
         summed.updated += merged.updated;
         summed.distinct += merged.distinct;

@@ -4,7 +4,8 @@
  * inside the window's transaction, after the upsert, against the export's ids.
  *
  * Safety: only a complete export deletes; only rows whose version predates the export (so
- * vouchers loaded by a later export are safe); and a guard refuses to delete more than
+ * vouchers loaded by a later export are safe; a version after Spaaza's clock is no version at
+ * all); and a guard refuses to delete more than
  * `maxDeleteRatio` of the live rows (or anything at all on a 0-row export) unless allowed.
  */
 import type { ClientBase } from 'pg';
@@ -16,6 +17,14 @@ export interface ReconcileOptions {
   readonly allowMassDelete: boolean;
   /** Evaluated after the whole body was read: byte count, parser end, rejects with ids. */
   readonly isComplete: () => boolean;
+}
+
+export interface ReconcileParams {
+  readonly chainId: number;
+  readonly exportedAt: Date;
+  /** Versions after this (Spaaza's clock) are wrong: such rows count as older than any export. */
+  readonly validUntil: Date;
+  readonly rowsInExport: number;
 }
 
 export interface ReconcileResult {
@@ -33,14 +42,14 @@ export interface ReconcileResult {
 export async function reconcileDeletions(
   client: ClientBase,
   tables: WarehouseTables,
-  params: { chainId: number; exportedAt: Date; rowsInExport: number },
+  params: ReconcileParams,
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
   // Seen: every row of the export, and every reject whose id could be read. NOT EXISTS plans as a
   // hash anti-join; NOT IN over a million ids would not.
   const unseen = `
     FROM ${tables.vouchers} v
-    WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND v.source_exported_at < $2
+    WHERE v.chain_id = $1 AND v.deleted_at IS NULL AND (v.source_exported_at < $2 OR v.source_exported_at > $3::timestamptz)
       AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.voucher_id = v.voucher_id)
       AND NOT EXISTS (SELECT 1 FROM ${EXPORT_IDS_TABLE} s WHERE s.reject_id = v.voucher_id)`;
   // The vouchers just merged have no statistics yet, so the planner may expect one live row and
@@ -56,12 +65,12 @@ export async function reconcileDeletions(
 async function reconcile(
   client: ClientBase,
   tables: WarehouseTables,
-  params: { chainId: number; exportedAt: Date; rowsInExport: number },
+  params: ReconcileParams,
   options: ReconcileOptions,
   unseen: string,
 ): Promise<ReconcileResult> {
   const live = await count(client, `SELECT count(*) AS n FROM ${tables.vouchers} WHERE chain_id = $1 AND deleted_at IS NULL`, [params.chainId]);
-  const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt]);
+  const candidates = await count(client, `SELECT count(*) AS n ${unseen}`, [params.chainId, params.exportedAt, params.validUntil]);
   const keep = (skippedBecause: ReconcileResult['skippedBecause'], refused: boolean): ReconcileResult => ({
     liveBefore: live,
     liveAfter: live,
@@ -80,7 +89,7 @@ async function reconcile(
     // The deletion is a version of the row as of this export, so no older export can revive it.
     `UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now(), source_exported_at = $2
      WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})`,
-    [params.chainId, params.exportedAt],
+    [params.chainId, params.exportedAt, params.validUntil],
   );
   const deleted = rowCount ?? 0;
   return { liveBefore: live, liveAfter: live - deleted, deleted, refused: false, skippedBecause: null, candidates };

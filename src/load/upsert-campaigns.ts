@@ -30,7 +30,7 @@ export async function upsertCampaigns(
   client: ClientBase,
   table: string,
   campaigns: CampaignsSeen,
-  params: { chainId: number; syncRunId: number; exportedAt: Date; present: ReadonlySet<string> },
+  params: { chainId: number; syncRunId: number; exportedAt: Date; validUntil: Date; present: ReadonlySet<string> },
 ): Promise<number> {
   if (!params.present.has('campaign_id') || campaigns.size === 0) return 0;
   const ids: string[] = [];
@@ -54,8 +54,9 @@ export async function upsertCampaigns(
        last_seen_at = now()
      WHERE c.source_exported_at < EXCLUDED.source_exported_at
         OR (c.source_exported_at = EXCLUDED.source_exported_at
-            AND (c.campaign_type, c.title) IS DISTINCT FROM (coalesce(EXCLUDED.campaign_type, c.campaign_type), coalesce(EXCLUDED.title, c.title)))`,
-    [params.chainId, params.syncRunId, params.exportedAt, ids, types, titles],
+            AND (c.campaign_type, c.title) IS DISTINCT FROM (coalesce(EXCLUDED.campaign_type, c.campaign_type), coalesce(EXCLUDED.title, c.title)))
+        OR c.source_exported_at > $7::timestamptz`,
+    [params.chainId, params.syncRunId, params.exportedAt, ids, types, titles, params.validUntil],
   );
   return rowCount ?? 0;
 }

@@ -3,6 +3,8 @@
  * is written only when its export is at least as new as the stored one and some content column,
  * `extra` or `deleted_at` differs: loading the same export twice writes nothing, and an older
  * export never overwrites a newer one. Columns the file does not have keep their stored values.
+ * A stored version after `validUntil` (Spaaza's clock) cannot be right, since no export comes from
+ * the future: a wrong clock reading of an older version set it, and any export replaces it.
  *
  * Two shortcuts, each taken only when it cannot change the outcome: a batch whose ids are known
  * to be distinct skips the deduplicating sort, and a chain with no rows at all (its first load,
@@ -17,13 +19,23 @@ export interface UpsertCounts {
   readonly updated: number;
   /** Distinct voucher ids among the staged rows. */
   readonly distinct: number;
+  /** With `detail`: the written rows by status before and after (`from` null: new), and the soft-deleted ones revived. */
+  readonly changes?: readonly StatusChange[];
+  readonly revived?: number;
+}
+
+export interface StatusChange {
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly count: number;
 }
 
 export async function upsertVouchers(
   client: ClientBase,
   table: string,
-  params: { chainId: number; syncRunId: number; exportedAt: Date; present: ReadonlySet<string> },
+  params: { chainId: number; syncRunId: number; exportedAt: Date; validUntil: Date; present: ReadonlySet<string> },
   shortcuts: { idsDistinct: boolean; chainEmpty: boolean } = { idsDistinct: false, chainEmpty: false },
+  detail = false,
 ): Promise<UpsertCounts> {
   const columns = CONTENT_COLUMNS.filter((c) => params.present.has(c.name)).map((c) => c.name);
   const assign = columns.map((c) => `${c} = EXCLUDED.${c}`);
@@ -31,24 +43,63 @@ export async function upsertVouchers(
   const incoming = [...columns.map((c) => `EXCLUDED.${c}`), 'EXCLUDED.extra', 'NULL::timestamptz'];
   const upsertClause = `ON CONFLICT (chain_id, voucher_id) DO UPDATE SET
         ${[...assign, 'extra = EXCLUDED.extra', 'last_seen_run_id = EXCLUDED.last_seen_run_id', 'source_exported_at = EXCLUDED.source_exported_at', 'updated_at = now()', 'deleted_at = NULL'].join(',\n        ')}
-      WHERE v.source_exported_at <= EXCLUDED.source_exported_at
-        AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')})
+      WHERE (v.source_exported_at <= EXCLUDED.source_exported_at
+             AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')}))
+         OR v.source_exported_at > $4::timestamptz
       RETURNING (xmax = 0) AS inserted`;
+  const returning = shortcuts.chainEmpty ? 'RETURNING true AS inserted' : upsertClause;
+  // Every part of one statement sees the table as it was before it: joined with what the upsert
+  // wrote, `vouchers` still gives each written row's old status and deletion (a dry run's report).
+  const summary = detail
+    ? `SELECT w.inserted, o.status AS before_status, w.status AS after_status, coalesce(o.deleted_at IS NOT NULL, false) AS revived, count(*) AS n,
+              (SELECT count(*) FROM ${shortcuts.idsDistinct ? `${STAGING_TABLE} WHERE kind = 'r'` : 'src'}) AS distinct
+       FROM written w LEFT JOIN ${table} o ON o.chain_id = $1 AND o.voucher_id = w.voucher_id AND NOT w.inserted
+       GROUP BY 1, 2, 3, 4`
+    : `SELECT count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE NOT inserted) AS updated,
+           (SELECT count(*) FROM ${shortcuts.idsDistinct ? `${STAGING_TABLE} WHERE kind = 'r'` : 'src'}) AS distinct
+    FROM written`;
   const query = `
     WITH src AS (
       ${shortcuts.idsDistinct ? `SELECT * FROM ${STAGING_TABLE} WHERE kind = 'r'` : `SELECT DISTINCT ON (voucher_id) * FROM ${STAGING_TABLE} WHERE kind = 'r' ORDER BY voucher_id, line DESC`}
     ), written AS (
       INSERT INTO ${table} AS v (chain_id, voucher_id, ${[...columns, 'extra', 'first_seen_run_id', 'last_seen_run_id', 'source_exported_at', 'updated_at', 'deleted_at'].join(', ')})
       SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM src
-      ${shortcuts.chainEmpty ? 'RETURNING true AS inserted' : upsertClause}
+      ${detail ? returning.replace(/AS inserted$/, 'AS inserted, voucher_id, status') : returning}
     )
-    SELECT count(*) FILTER (WHERE inserted) AS inserted,
-           count(*) FILTER (WHERE NOT inserted) AS updated,
-           (SELECT count(*) FROM ${shortcuts.idsDistinct ? `${STAGING_TABLE} WHERE kind = 'r'` : 'src'}) AS distinct
-    FROM written`;
-  const { rows } = await client.query<{ inserted: string; updated: string; distinct: string }>(query, [params.chainId, params.syncRunId, params.exportedAt]);
+    ${summary}`;
+  const values = [params.chainId, params.syncRunId, params.exportedAt, ...(shortcuts.chainEmpty ? [] : [params.validUntil])];
+  if (detail) return detailedCounts(await client.query(query, values), client, shortcuts);
+  const { rows } = await client.query<{ inserted: string; updated: string; distinct: string }>(query, values);
   const row = rows[0]!;
   return { inserted: Number(row.inserted), updated: Number(row.updated), distinct: Number(row.distinct) };
+}
+
+async function detailedCounts(
+  result: { rows: { inserted: boolean; before_status: string | null; after_status: string | null; revived: boolean; n: string; distinct: string }[] },
+  client: ClientBase,
+  shortcuts: { idsDistinct: boolean },
+): Promise<UpsertCounts> {
+  const { rows } = result;
+  let distinct = rows[0] ? Number(rows[0].distinct) : null;
+  // Nothing written: no group row carries the distinct count, so it is asked for separately.
+  if (distinct === null) {
+    const staged = await client.query<{ n: string }>(`SELECT count(${shortcuts.idsDistinct ? '*' : 'DISTINCT voucher_id'}) AS n FROM ${STAGING_TABLE} WHERE kind = 'r'`);
+    distinct = Number(staged.rows[0]!.n);
+  }
+  const changes = new Map<string, StatusChange>();
+  let inserted = 0;
+  let updated = 0;
+  let revived = 0;
+  for (const r of rows) {
+    const n = Number(r.n);
+    if (r.inserted) inserted += n;
+    else updated += n;
+    if (r.revived) revived += n;
+    const key = `${r.before_status}\u0000${r.after_status}`;
+    changes.set(key, { from: r.before_status, to: r.after_status, count: (changes.get(key)?.count ?? 0) + n });
+  }
+  return { inserted, updated, distinct, changes: [...changes.values()], revived };
 }
 
 /** Whether voucher id `a` is greater than `b`; both canonical integers as parseInteger writes them. */
