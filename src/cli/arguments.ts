@@ -1,6 +1,7 @@
 /** Parsers of command-line option values; each throws commander's InvalidArgumentError (exit 2). */
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../config/index.js';
+import { parseInstant } from '../config/fields.js';
 
 export function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError('expected a positive integer');
@@ -19,9 +20,10 @@ export function utcDay(value: string): Date {
   return new Date(`${value}T00:00:00Z`);
 }
 
+/** YYYY-MM-DD (00:00:00Z of that UTC day) or an ISO 8601 instant with a zone: a time without one would be read as local time. */
 export function instant(value: string): Date {
-  const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO 8601 instant, e.g. 2026-05-26T12:00:00Z');
+  const date = parseInstant(value.trim());
+  if (date === undefined) throw new InvalidArgumentError('expected an ISO 8601 instant with its zone, e.g. 2026-05-26T12:00:00Z (or a date, YYYY-MM-DD, meaning 00:00:00Z)');
   return date;
 }
 

@@ -1,10 +1,22 @@
-/** `spaaza-sync load-file FILE --chain N`: loads a voucher CSV downloaded by hand. */
+/** `spaaza-sync load-file FILE --chain N --exported-at ISO`: loads a voucher CSV downloaded by hand. */
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
-import { loadFile } from '../load/load-file.js';
+import { ConfigError } from '../errors.js';
+import { describeOffset } from '../extract/spaaza-time.js';
+import { loadFile, type LoadFileResult } from '../load/load-file.js';
+import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { instant, positiveInteger, ratio } from './arguments.js';
 import { withWarehouse } from './warehouse-session.js';
+
+interface LoadFileOptions {
+  chain: number;
+  exportedAt?: Date;
+  maxRejectRatio?: number;
+  schema?: string;
+  json: boolean;
+  dryRun: boolean;
+}
 
 export function registerLoadFileCommand(program: Command): void {
   program
@@ -12,11 +24,13 @@ export function registerLoadFileCommand(program: Command): void {
     .description('load a voucher CSV export downloaded by hand into the warehouse ("-" reads standard input); never moves the watermark')
     .argument('<file>', 'the CSV file, or - for standard input')
     .requiredOption('--chain <id>', 'the chain the file belongs to', positiveInteger)
-    .option('--exported-at <instant>', "Spaaza's time of the export (ISO 8601); default the file's modification time, or now for stdin", instant)
+    .option('--exported-at <instant>', "Spaaza's time of the export: the task's last_run_date (ISO 8601 with its zone); required", instant)
+    .option('--dry-run', 'load in a transaction that is rolled back, and report what would change (inserted, updated, revived, status changes)', false)
     .option('--max-reject-ratio <ratio>', `fail when more than this share of rows (and more than 100) is rejected (default ${DEFAULTS.maxRejectRatio})`, ratio)
     .option('--schema <name>', 'warehouse schema (default: SPAAZA_SCHEMA, else "spaaza")')
     .option('--json', 'print the outcome as one JSON line', false)
-    .action(async (file: string, opts: { chain: number; exportedAt?: Date; maxRejectRatio?: number; schema?: string; json: boolean }) => {
+    .action(async (file: string, opts: LoadFileOptions) => {
+      const exportedAt = checkedExportTime(opts.exportedAt);
       await withWarehouse(opts, async ({ warehouse, schema, logger }) => {
         await migrateToLatest(warehouse.db, schema);
         const started = performance.now();
@@ -25,26 +39,63 @@ export function registerLoadFileCommand(program: Command): void {
           schema,
           chainId: opts.chain,
           file,
-          ...(opts.exportedAt ? { exportedAt: opts.exportedAt } : {}),
+          exportedAt,
+          versionsValidUntil: new Date(Date.now() + DEFAULTS.maxClockSkewMs),
+          dryRun: opts.dryRun,
           maxRejectRatio: opts.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
           noExpiryFrom: DEFAULTS.noExpiryFrom,
           logger,
         });
         const seconds = (performance.now() - started) / 1000;
         if (opts.json) {
-          process.stdout.write(JSON.stringify({ chain: opts.chain, ...result, seconds: Number(seconds.toFixed(3)) }) + '\n');
+          const { syncRunId, ...rest } = result;
+          process.stdout.write(JSON.stringify({ chain: opts.chain, ...(opts.dryRun ? {} : { syncRunId }), ...rest, seconds: Number(seconds.toFixed(3)) }) + '\n');
           return;
         }
-        process.stdout.write(
-          [
-            `loaded ${file} into chain ${opts.chain} (sync run ${result.syncRunId}) in ${seconds.toFixed(1)} s`,
-            `  rows read ${result.rowsRead}: ${result.inserted} inserted, ${result.updated} updated, ${result.unchanged} unchanged, ` +
-              `${result.rejected} rejected, ${result.duplicates} duplicate, ${result.inconsistent} inconsistent`,
-            ...(result.unknownColumns.length ? [`  unknown columns kept in vouchers.extra: ${result.unknownColumns.join(', ')}`] : []),
-            ...(result.rejected ? [`  rejects: SELECT line, reason FROM ${schema}.voucher_rejects WHERE sync_run_id = ${result.syncRunId} ORDER BY line;`] : []),
-            '',
-          ].join('\n'),
-        );
+        process.stdout.write((opts.dryRun ? describeDryRun(file, opts.chain, result) : describeLoad(file, opts.chain, schema, result, seconds)).join('\n') + '\n');
       });
     });
+}
+
+/**
+ * The export time is every row's version: a wrong one reverts newer rows (too old) or freezes
+ * them where no later export can replace them (in the future). So it is asked for, never guessed.
+ */
+function checkedExportTime(exportedAt: Date | undefined): Date {
+  if (exportedAt === undefined) {
+    throw new ConfigError('load-file needs --exported-at: Spaaza\'s time of the export.', [
+      "--exported-at: give the export task's last_run_date (GET /tasks/{id} shows it; the file is Voucher_Export-{id}.csv), e.g. --exported-at 2026-05-26T12:00:00Z. " +
+        "The file's modification time is not used: copying changes it, and a wrong time reverts newer rows or freezes them for good",
+    ]);
+  }
+  const latest = Date.now() + DEFAULTS.maxClockSkewMs;
+  if (exportedAt.getTime() > latest) {
+    throw new ConfigError(`--exported-at ${isoZ(exportedAt)} is ${describeOffset(exportedAt.getTime(), Date.now())} this machine's clock: no export comes from the future.`, [
+      "--exported-at: check the date (a typo in the year?) and this machine's clock; rows stamped in the future could never be replaced by a later export",
+    ]);
+  }
+  return exportedAt;
+}
+
+function describeLoad(file: string, chain: number, schema: string, result: LoadFileResult, seconds: number): string[] {
+  return [
+    `loaded ${file} into chain ${chain} (sync run ${result.syncRunId}) in ${seconds.toFixed(1)} s`,
+    `  rows read ${result.rowsRead}: ${result.inserted} inserted, ${result.updated} updated, ${result.unchanged} unchanged, ` +
+      `${result.rejected} rejected, ${result.duplicates} duplicate, ${result.inconsistent} inconsistent`,
+    ...(result.unknownColumns.length ? [`  unknown columns kept in vouchers.extra: ${result.unknownColumns.join(', ')}`] : []),
+    ...(result.warnings ?? []).map((w) => `  warning: ${w}`),
+    ...(result.rejected ? [`  rejects: SELECT line, reason FROM ${schema}.voucher_rejects WHERE sync_run_id = ${result.syncRunId} ORDER BY line;`] : []),
+    '',
+  ];
+}
+
+function describeDryRun(file: string, chain: number, result: LoadFileResult): string[] {
+  const status = (s: string | null) => s ?? '(new)';
+  return [
+    `dry run: nothing was written. Loading ${file} into chain ${chain} would:`,
+    `  insert ${result.inserted}, update ${result.updated} (reviving ${result.revived ?? 0} soft-deleted), leave ${result.unchanged} unchanged, reject ${result.rejected} of ${result.rowsRead} rows read`,
+    ...(result.statusChanges?.length ? ['  rows written, by status before → after:', ...result.statusChanges.map((c) => `    ${status(c.from)} → ${status(c.to)}: ${c.count}`)] : []),
+    ...(result.warnings ?? []).map((w) => `  warning: ${w}`),
+    '',
+  ];
 }

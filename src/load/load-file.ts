@@ -1,10 +1,11 @@
 /**
  * `load-file`: a voucher CSV downloaded by hand, loaded as one window of mode `file` under the
  * chain's lock. It never moves the watermark: a file says nothing about which dates it covers.
+ * Its rows' version is the export time the operator gives: never the file's modification time,
+ * which copying can change, since a wrong version can revert newer rows or freeze them for good.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ChainLockedError } from '../errors.js';
@@ -21,8 +22,12 @@ export interface LoadFileInput {
   readonly chainId: number;
   /** A path, or '-' for standard input. */
   readonly file: string;
-  /** Spaaza's time of the export; default the file's modification time (now for stdin). */
-  readonly exportedAt?: Date;
+  /** Spaaza's time of the export (the task's last_run_date): every row's version. */
+  readonly exportedAt: Date;
+  /** Stored versions after this are wrong (default: this host's clock plus the clock bound). */
+  readonly versionsValidUntil?: Date;
+  /** Load in a transaction that is rolled back, and report what would change. */
+  readonly dryRun?: boolean;
   readonly maxRejectRatio: number;
   readonly noExpiryFrom: Date;
   readonly logger: Logger;
@@ -36,7 +41,7 @@ export interface LoadFileResult extends LoadResult {
 export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   const tables = warehouseTables(input.schema);
   const fromStdin = input.file === '-';
-  const exportedAt = input.exportedAt ?? (fromStdin ? new Date() : (await stat(input.file)).mtime);
+  const { exportedAt } = input;
 
   // A dedicated connection, destroyed at the end so that its session lock can never linger.
   const client = await input.warehouse.pool.connect();
@@ -45,6 +50,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   const source = opened[0]!;
   try {
     if (!(await tryLockChain(client, input.schema, input.chainId))) throw new ChainLockedError(input.chainId);
+    // A dry run makes its run row inside the transaction it rolls back: it leaves no trace.
+    if (input.dryRun) await client.query('BEGIN');
     const syncRunId = await createRun(client, tables, {
       runId: randomUUID(),
       chainId: input.chainId,
@@ -63,6 +70,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         // Standard input cannot be read twice; a file can.
         ...(fromStdin ? {} : { reopen: () => opened[opened.push(createReadStream(input.file)) - 1]! }),
         exportedAt,
+        ...(input.versionsValidUntil ? { versionsValidUntil: input.versionsValidUntil } : {}),
+        ...(input.dryRun ? { dryRun: true } : {}),
         maxRejectRatio: input.maxRejectRatio,
         noExpiryFrom: input.noExpiryFrom,
         logger,
@@ -70,8 +79,10 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
       return { ...result, syncRunId };
     } catch (error) {
       // The connection is gone: record the failure on a fresh one.
-      if (error instanceof WindowLoadError && !error.recorded) await recordOnFreshConnection(input, tables, syncRunId, error);
+      if (!input.dryRun && error instanceof WindowLoadError && !error.recorded) await recordOnFreshConnection(input, tables, syncRunId, error);
       throw error;
+    } finally {
+      if (input.dryRun) await client.query('ROLLBACK').catch(() => {});
     }
   } finally {
     if (!fromStdin) for (const stream of opened) stream.destroy();
