@@ -12,6 +12,7 @@ import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
 import { registerCheckCommand } from './check-command.js';
 import { registerScheduleCommand } from './schedule-command.js';
+import { registerResetCommand } from './reset-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerSyncCommands } from './sync-commands.js';
 
@@ -30,8 +31,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSyncCommands(program, (code) => (commandExitCode = code));
   registerScheduleCommand(program);
-  registerStatusCommand(program);
+  registerStatusCommand(program, (code) => (commandExitCode = code));
   registerCheckCommand(program, (code) => (commandExitCode = code));
+  registerResetCommand(program);
   registerMigrateCommand(program);
   registerLoadFileCommand(program);
   registerSimulatorCommand(program);

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { warehouseTables } from '../load/tables.js';
+import { freshnessSamples } from '../schedule/freshness.js';
 import { createMetrics } from '../schedule/metrics.js';
 import { startHealthServer } from '../schedule/health-server.js';
 import { SyncDaemon } from '../schedule/daemon.js';
@@ -30,12 +32,7 @@ export function registerScheduleCommand(program: Command): void {
     .action(async (opts: ScheduleOptions) => {
       await withConfig(opts, async ({ config, warehouse, logger, signal }) => {
         const metrics = createMetrics({
-          freshness: async () => {
-            const { rows } = await warehouse.pool.query<{ chain_id: string; lag: string | null }>(
-              `SELECT chain_id, extract(epoch FROM now() - watermark)::bigint AS lag FROM "${config.schema}".sync_state WHERE stream = 'vouchers'`,
-            );
-            return rows.map((r) => ({ chainId: Number(r.chain_id), lagSeconds: r.lag === null ? null : Number(r.lag) }));
-          },
+          freshness: () => freshnessSamples(warehouse.pool, warehouseTables(config.schema), config.spaaza.chains.map((c) => c.id), Date.now(), config.sync.maxClockSkewMs),
         });
         const holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
         const daemon = new SyncDaemon({ config, warehouse, logger, metrics, holder });

@@ -3,7 +3,7 @@
  * it (DESIGN §2). Written in the window's own transaction, and only forward: a window that starts
  * after the current watermark (a detached backfill) or ends before it leaves it alone.
  */
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { WarehouseTables } from './tables.js';
 
 export interface WatermarkAdvance {
@@ -46,7 +46,7 @@ export async function advanceWatermark(
   return (rowCount ?? 0) > 0;
 }
 
-export async function readWatermark(client: ClientBase, tables: WarehouseTables, chainId: number, stream: string): Promise<Date | null> {
+export async function readWatermark(client: ClientBase | Pool, tables: WarehouseTables, chainId: number, stream: string): Promise<Date | null> {
   const { rows } = await client.query<{ watermark: Date }>(`SELECT watermark FROM ${tables.syncState} WHERE chain_id = $1 AND stream = $2`, [chainId, stream]);
   return rows[0]?.watermark ?? null;
 }

@@ -11,14 +11,17 @@
  *   spaaza_sync_export_wait_seconds{mode}                   histogram: export task created → DONE
  *   spaaza_sync_http_retries_total{endpoint,status}         counter: retried Spaaza calls (status = HTTP status or network error code)
  *   spaaza_sync_last_success_timestamp_seconds{chain}       gauge: Unix time of the chain's last successful run
- *   spaaza_sync_freshness_lag_seconds{chain}                gauge: warehouse lag behind Spaaza, asked for at scrape time
+ *   spaaza_sync_freshness_lag_seconds{chain}                gauge: warehouse lag behind Spaaza, asked for at scrape time (+Inf when the watermark is ahead of the clock)
+ *   spaaza_sync_ahead_of_clock{chain,what}                  gauge: watermark (0/1) or voucher rows (count) dated after the clock: an error
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface FreshnessSample {
   readonly chainId: number;
-  /** Seconds the warehouse is behind; null when unknown (e.g. never synced): no sample then. */
+  /** Seconds the warehouse is behind; null when unknown (e.g. never synced): no sample then; +Inf when its watermark is ahead of the clock. */
   readonly lagSeconds: number | null;
+  /** What a wrong clock reading left after the clock: the watermark, and voucher rows. */
+  readonly aheadOfClock?: { readonly watermark: boolean; readonly rows: number };
 }
 
 export interface MetricsOptions {
@@ -126,21 +129,48 @@ export function createMetrics(options: MetricsOptions): SyncMetrics {
   });
 
   const freshnessTimeoutMs = options.freshnessTimeoutMs ?? DEFAULT_FRESHNESS_TIMEOUT_MS;
+  // One read of the warehouse per scrape feeds both gauges: a scrape collects metrics in the order
+  // they were registered, so the freshness gauge asks and the ahead-of-clock gauge reuses the answer.
+  let latest: Promise<ReadonlyArray<FreshnessSample>> | null = null;
+  const samples = (ask: boolean) => {
+    if (ask || latest === null) latest = withTimeout(Promise.resolve().then(() => options.freshness()), freshnessTimeoutMs);
+    return latest;
+  };
   new Gauge({
     name: 'spaaza_sync_freshness_lag_seconds',
     help: "How far the warehouse's vouchers are behind Spaaza, in seconds, by chain, measured at scrape time; a chain that was never synced has no sample.",
     labelNames: ['chain'] as const,
     registers,
     async collect() {
-      let samples: ReadonlyArray<FreshnessSample>;
+      let found: ReadonlyArray<FreshnessSample>;
       try {
-        samples = await withTimeout(Promise.resolve().then(() => options.freshness()), freshnessTimeoutMs);
+        found = await samples(true);
       } catch {
         return; // keep the last values: a scrape must not fail because the warehouse is slow or down
       }
       this.reset();
-      for (const s of samples) {
-        if (s.lagSeconds !== null && Number.isFinite(s.lagSeconds)) this.set({ chain: String(s.chainId) }, s.lagSeconds);
+      for (const s of found) {
+        if (s.lagSeconds !== null && !Number.isNaN(s.lagSeconds)) this.set({ chain: String(s.chainId) }, s.lagSeconds);
+      }
+    },
+  });
+  new Gauge({
+    name: 'spaaza_sync_ahead_of_clock',
+    help: "Bookkeeping a wrong clock reading dated after the clock, by chain and what: watermark (1 when it is ahead) or rows (voucher rows whose version is ahead). Any value above 0 is an error; repair with spaaza-sync reset.",
+    labelNames: ['chain', 'what'] as const,
+    registers,
+    async collect() {
+      let found: ReadonlyArray<FreshnessSample>;
+      try {
+        found = await samples(false);
+      } catch {
+        return;
+      }
+      this.reset();
+      for (const s of found) {
+        if (!s.aheadOfClock) continue;
+        this.set({ chain: String(s.chainId), what: 'watermark' }, s.aheadOfClock.watermark ? 1 : 0);
+        this.set({ chain: String(s.chainId), what: 'rows' }, s.aheadOfClock.rows);
       }
     },
   });

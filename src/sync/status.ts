@@ -1,12 +1,24 @@
-/** What `status` reports per chain: read from the warehouse only, so it works with Spaaza down. */
+/**
+ * What `status` reports per chain, from the warehouse, judged against Spaaza's clock (this host's
+ * when Spaaza does not answer, so it works with Spaaza down).
+ */
 import type { ClientBase } from 'pg';
+import { aheadOfClock, describeAheadOfClock } from '../load/ahead-of-clock.js';
 import type { WarehouseTables } from '../load/tables.js';
+import { latestPossible, type ClockReading } from './spaaza-clock.js';
 
 export interface ChainStatus {
   readonly chainId: number;
   readonly watermark: string | null;
-  /** Seconds between now and the watermark: how stale the warehouse may be. */
+  /**
+   * Seconds between Spaaza's now and the watermark: how stale the warehouse may be. Null when
+   * never synced, or when the watermark is ahead of the clock (an error, never "fresh").
+   */
   readonly freshnessLagSeconds: number | null;
+  /** The clock the chain was judged against. */
+  readonly clock: { readonly now: string; readonly source: 'spaaza' | 'host'; readonly skewSeconds: number | null; readonly problem: string | null };
+  /** What is wrong, each with its repair (a watermark or row versions ahead of Spaaza's clock). */
+  readonly errors: readonly string[];
   readonly lastFullRefresh: string | null;
   readonly liveVouchers: number;
   readonly deletedVouchers: number;
@@ -29,8 +41,9 @@ export interface ChainStatus {
   }[];
 }
 
-export async function chainStatus(db: ClientBase, tables: WarehouseTables, chainId: number, runs = 5): Promise<ChainStatus> {
-  const state = await db.query(`SELECT watermark, last_full_refresh_at, extract(epoch FROM now() - watermark)::bigint AS lag FROM ${tables.syncState} WHERE chain_id = $1 AND stream = 'vouchers'`, [chainId]);
+export async function chainStatus(db: ClientBase, tables: WarehouseTables, chainId: number, clock: ClockReading, runs = 5): Promise<ChainStatus> {
+  const state = await db.query(`SELECT watermark, last_full_refresh_at FROM ${tables.syncState} WHERE chain_id = $1 AND stream = 'vouchers'`, [chainId]);
+  const ahead = await aheadOfClock(db, tables, chainId, latestPossible(clock));
   const counts = await db.query(
     `SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted FROM ${tables.vouchers} WHERE chain_id = $1`,
     [chainId],
@@ -44,10 +57,18 @@ export async function chainStatus(db: ClientBase, tables: WarehouseTables, chain
   );
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const s = state.rows[0];
+  const watermark: Date | null = s?.watermark ?? null;
   return {
     chainId,
-    watermark: iso(s?.watermark ?? null),
-    freshnessLagSeconds: s ? Number(s.lag) : null,
+    watermark: iso(watermark),
+    freshnessLagSeconds: watermark === null || ahead.watermark !== null ? null : Math.round((clock.now.getTime() - watermark.getTime()) / 1000),
+    clock: {
+      now: clock.now.toISOString(),
+      source: clock.source,
+      skewSeconds: clock.skewMs === null ? null : Math.round(clock.skewMs / 1000),
+      problem: clock.problem,
+    },
+    errors: describeAheadOfClock(ahead, chainId, clock.source === 'spaaza' ? "Spaaza's clock" : "this machine's clock plus maxClockSkew"),
     lastFullRefresh: iso(s?.last_full_refresh_at ?? null),
     liveVouchers: Number(counts.rows[0].live),
     deletedVouchers: Number(counts.rows[0].deleted),

@@ -185,6 +185,26 @@ describe('the freshness gauge', () => {
     assert.equal(sampleValue(text, 'spaaza_sync_freshness_lag_seconds', { chain: '88' }), undefined, 'an unknown lag has no sample');
   });
 
+  it('never shows a watermark ahead of the clock as fresh: its lag is +Inf, and the ahead-of-clock gauge counts what is ahead', async () => {
+    let calls = 0;
+    const metrics = createMetrics({
+      freshness: async () => {
+        calls++;
+        return [
+          { chainId: 1764, lagSeconds: Number.POSITIVE_INFINITY, aheadOfClock: { watermark: true, rows: 12 } },
+          { chainId: 1765, lagSeconds: 60, aheadOfClock: { watermark: false, rows: 0 } },
+        ];
+      },
+    });
+    const text = await metrics.registry.metrics();
+    assert.equal(calls, 1, 'one read of the warehouse feeds both gauges');
+    assert.match(text, /^spaaza_sync_freshness_lag_seconds\{chain="1764"\} \+Inf$/m);
+    assert.equal(sampleValue(text, 'spaaza_sync_ahead_of_clock', { chain: '1764', what: 'watermark' }), 1);
+    assert.equal(sampleValue(text, 'spaaza_sync_ahead_of_clock', { chain: '1764', what: 'rows' }), 12);
+    assert.equal(sampleValue(text, 'spaaza_sync_ahead_of_clock', { chain: '1765', what: 'rows' }), 0);
+    assert.equal(family(text, 'spaaza_sync_ahead_of_clock').type, 'gauge');
+  });
+
   it('keeps the last values and the rest of the scrape when freshness() fails', async () => {
     let fail: 'no' | 'reject' | 'throw' = 'no';
     const metrics = createMetrics({
