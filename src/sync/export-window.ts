@@ -136,6 +136,12 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
     if (task.state.code === 'ERROR') {
       const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
+      // A stored task that failed is not resumed (DESIGN §2): its window is planned again, now.
+      if (job.resumed) {
+        const reason = `its export task ${task.id} ended in ERROR; logs: ${logs}`;
+        await markAbandoned(db, tables, job.rowId, reason);
+        return { kind: 'abandoned', reason };
+      }
       throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
     }
     // The export's own times: they become the watermark (unfiltered) and every row's version.

@@ -125,7 +125,9 @@ describe('spaaza-sync sync, status and check', () => {
       assert.equal(check.code, 0, check.stdout + check.stderr);
       assert.match(check.stdout, /ok +database: PostgreSQL/);
       assert.match(check.stdout, /ok +schema: up to date/);
-      assert.match(check.stdout, /ok +chain 1764: token accepted; Spaaza time 2026-05-26T\d\d:\d\d:\d\dZ, clock skew/);
+      assert.match(check.stdout, /ok +chain 1764: token accepted; clock skew -?\d+ s/);
+      assert.match(check.stdout, /ok +chain 1764 clock: Spaaza time 2026-05-26T\d\d:\d\d:\d\dZ, within maxClockSkew/);
+      assert.match(check.stdout, /ok +chain 1764 warehouse times: nothing dated after Spaaza's clock/);
       assert.match(check.stdout, /ok +chain 1765 probe: export task \d+ done and downloaded/);
       const wrongSecret = await h.cli(['check'], { SPAAZA_TOKEN_SECRET: 'f'.repeat(48) });
       assert.equal(wrongSecret.code, 1);

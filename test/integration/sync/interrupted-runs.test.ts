@@ -104,6 +104,27 @@ describe('a full refresh interrupted once its task exists, then customers act', 
   });
 });
 
+describe('a stored task that ended in ERROR', () => {
+  it('is not resumed: its row is abandoned with the reason and its window planned again in the same run', async (t) => {
+    await withHarness(t, { chains: 1, vouchersPerChain: 300 }, { SPAAZA_BACKFILL_START_DATE: '' }, async (h, schema) => {
+      assert.equal((await h.sync({ mode: 'incremental' })).exitCode, 0);
+      h.sim.vouchers.create(1764);
+      h.sim.advance(900);
+      // The run dies right after creating its task, which Spaaza then fails.
+      h.sim.setFaults([{ at: 'run_task', times: 1, action: { kind: 'error', message: 'index unavailable' } }]);
+      const killed = await h.cli(['sync'], { SPAAZA_SYNC_FAILPOINT: 'after-create:kill' });
+      assert.equal(killed.signal, 'SIGKILL');
+      h.sim.advance(60);
+      const rerun = await h.sync({ mode: 'incremental' });
+      assert.equal(rerun.exitCode, 0, JSON.stringify(rerun.outcomes[0]!.error));
+      const { rows } = await warehouse.pool.query(`SELECT state, error_message FROM "${schema}".sync_runs WHERE mode = 'incremental' ORDER BY id`);
+      assert.deepEqual(rows.map((r) => r.state), ['committed', 'abandoned', 'committed']);
+      assert.match(rows[1].error_message, /ended in ERROR.*index unavailable/);
+      assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
+    });
+  });
+});
+
 describe('a backfill killed after its 3rd of 5 windows, then run again', () => {
   it('exports only the windows not yet committed: 5 exports for 5 windows', async (t) => {
     await withHarness(t, { chains: 1, vouchersPerChain: 500 }, {}, async (h, schema) => {
