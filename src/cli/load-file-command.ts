@@ -7,7 +7,7 @@ import { loadFile, type LoadFileResult } from '../load/load-file.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { instant, positiveInteger, ratio } from './arguments.js';
-import { withWarehouse } from './warehouse-session.js';
+import { maxClockSkewFromEnv, withWarehouse } from './warehouse-session.js';
 
 interface LoadFileOptions {
   chain: number;
@@ -30,8 +30,9 @@ export function registerLoadFileCommand(program: Command): void {
     .option('--schema <name>', 'warehouse schema (default: SPAAZA_SCHEMA, else "spaaza")')
     .option('--json', 'print the outcome as one JSON line', false)
     .action(async (file: string, opts: LoadFileOptions) => {
-      const exportedAt = checkedExportTime(opts.exportedAt);
-      await withWarehouse(opts, async ({ warehouse, schema, logger }) => {
+      // Checked before the warehouse is opened: a load without a trustworthy time is refused outright.
+      const exportedAt = checkedExportTime(opts.exportedAt, maxClockSkewFromEnv());
+      await withWarehouse(opts, async ({ warehouse, schema, maxClockSkewMs, logger }) => {
         await migrateToLatest(warehouse.db, schema);
         const started = performance.now();
         const result = await loadFile({
@@ -40,7 +41,7 @@ export function registerLoadFileCommand(program: Command): void {
           chainId: opts.chain,
           file,
           exportedAt,
-          versionsValidUntil: new Date(Date.now() + DEFAULTS.maxClockSkewMs),
+          versionsValidUntil: new Date(Date.now() + maxClockSkewMs),
           dryRun: opts.dryRun,
           maxRejectRatio: opts.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
           noExpiryFrom: DEFAULTS.noExpiryFrom,
@@ -61,14 +62,14 @@ export function registerLoadFileCommand(program: Command): void {
  * The export time is every row's version: a wrong one reverts newer rows (too old) or freezes
  * them where no later export can replace them (in the future). So it is asked for, never guessed.
  */
-function checkedExportTime(exportedAt: Date | undefined): Date {
+function checkedExportTime(exportedAt: Date | undefined, maxClockSkewMs: number): Date {
   if (exportedAt === undefined) {
     throw new ConfigError('load-file needs --exported-at: Spaaza\'s time of the export.', [
       "--exported-at: give the export task's last_run_date (GET /tasks/{id} shows it; the file is Voucher_Export-{id}.csv), e.g. --exported-at 2026-05-26T12:00:00Z. " +
         "The file's modification time is not used: copying changes it, and a wrong time reverts newer rows or freezes them for good",
     ]);
   }
-  const latest = Date.now() + DEFAULTS.maxClockSkewMs;
+  const latest = Date.now() + maxClockSkewMs;
   if (exportedAt.getTime() > latest) {
     throw new ConfigError(`--exported-at ${isoZ(exportedAt)} is ${describeOffset(exportedAt.getTime(), Date.now())} this machine's clock: no export comes from the future.`, [
       "--exported-at: check the date (a typo in the year?) and this machine's clock; rows stamped in the future could never be replaced by a later export",
