@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream';
 import { ExtractError } from './errors.js';
 
 export async function readBoundedText(body: Readable, maxBytes: number, endpoint: string, contentLength: string | string[] | undefined): Promise<string> {
+  // A body refused unread emits an abort when destroyed; the refusal below is what reports it.
+  body.on('error', () => {});
   const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
   if (Number.isFinite(declared) && declared > maxBytes) {
     body.destroy();

@@ -61,6 +61,9 @@ export async function downloadFile(dispatcher: Dispatcher, url: string, options:
 
   const status = res.statusCode;
   if (status === 200) {
+    // Whoever reads the body gets its errors from the reading. A body that arrived whole and is then
+    // given up unread (the load failed before it) would emit an abort no one listens to: a crash.
+    res.body.on('error', ignore);
     const length = header(res.headers['content-length']);
     return {
       body: res.body,
@@ -104,6 +107,8 @@ export function header(value: string | string[] | undefined): string | null {
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === '' ? null : first;
 }
+
+function ignore(): void {}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -159,6 +159,32 @@ describe('TasksClient', () => {
     assert.deepEqual(sim.calls(), { create_task: 1, list_tasks: 1, get_task: 1, execute_task: 1, download_url: 1, storage: 1, run_task: 1 });
   });
 
+  it('never raises an unhandled error for a download body given up before its end (stopped, or destroyed unread)', async () => {
+    const c = client();
+    // A small export arrives whole before it is read: undici then aborts nothing, and a body destroyed
+    // unread emitted an error no one listened to (found by the chaos test: a crash of the CLI).
+    const mark = marker();
+    const body = exportBody(mark);
+    const empty = { ...body, trigger: { ...body.trigger, segment: { entity: 'people', index: 'vouchers', join: 'all', chain_id: chain, rules: [{ field_name: 'date_time_creation', field_type: 'date', operator: 'is_between_date', start_date: '1970-01-01T00:00:00Z', end_date: '1970-01-01T00:00:01Z' }] } } };
+    const { task } = await c.createTask(empty, mark);
+    assert.equal((await c.executeTask(task.id))?.code, 'DONE');
+    const unhandled: unknown[] = [];
+    const onUncaught = (error: unknown) => unhandled.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (const giveUp of ['destroy', 'break', 'both', 'destroy after a wait'] as const) {
+        const file = await c.download(await c.getDownloadUrl(task.id));
+        if (giveUp === 'destroy after a wait') await new Promise((resolve) => setTimeout(resolve, 50));
+        if (giveUp === 'break' || giveUp === 'both') for await (const _chunk of file.body) break; // the iterator's end destroys the body
+        if (giveUp !== 'break') file.body.destroy(); // as a failed load does with the body it was to read
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    assert.deepEqual(unhandled.map((e) => (e as { code?: string }).code ?? String(e)), []);
+  });
+
   it('sends no Authorization header to storage (the simulator answers 400 to one)', async () => {
     const c = client();
     const id = await doneTask(c);

@@ -85,7 +85,7 @@ export async function checkRound(world: ChaosWorld, results: readonly CommandRes
   for (const r of results) {
     if (/unexpected error|Unhandled 'error' event|\n\s+at .+:\d+:\d+\)?\n/.test(r.stderr)) {
       tally.crashes += 1;
-      problems.push(`spaaza-sync ${r.args.join(' ')} printed a stack trace: ${r.stderr.slice(-600)}`);
+      problems.push(`spaaza-sync ${r.args.join(' ')} printed a stack trace: ${r.stderr.slice(-3000)}`);
     }
   }
   return problems;
