@@ -5,10 +5,19 @@
  * plausibility: a reading more than `maxSkewMs` from this host's clock is kept, but `now()`
  * refuses to hand it out (one wrong clock reading must never move a watermark).
  */
-import { assertPlausibleServerClock } from './spaaza-time.js';
+import { assertPlausibleServerClock, ROUNDING_MS } from './spaaza-time.js';
 
 /** The default bound between Spaaza's clock and this host's (DESIGN §2 "Time"). */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/** Spaaza's now, and how far past it a Spaaza time may still lie. */
+export interface SpaazaClockReading {
+  readonly now: Date;
+  /** The rounding of an HTTP date; the whole clock bound when this host's clock stands in. */
+  readonly toleranceMs: number;
+  /** `host`: Spaaza sent no readable Date header yet, so this host's clock stands in. */
+  readonly source: 'spaaza' | 'host';
+}
 
 interface Reading {
   readonly serverMs: number;
@@ -45,6 +54,17 @@ export class ServerClock {
     if (reading === null) return null;
     assertPlausibleServerClock(reading.serverMs, reading.localMs, this.maxSkewMs, reading.header);
     return new Date(reading.serverMs + Math.max(0, this.monotonic() - reading.receivedAt));
+  }
+
+  /**
+   * Spaaza's now with its tolerance: from the latest Date header, or, before any readable one,
+   * this host's clock with the whole bound as tolerance (Spaaza's may be that far ahead).
+   * Throws ImplausibleTimeError like now().
+   */
+  reading(): SpaazaClockReading {
+    const now = this.now();
+    if (now) return { now, toleranceMs: ROUNDING_MS, source: 'spaaza' };
+    return { now: new Date(this.wall()), toleranceMs: this.maxSkewMs, source: 'host' };
   }
 
   /** Spaaza's clock minus the local clock, in ms (0 before the first response), plausible or not. */

@@ -70,6 +70,8 @@ export interface PlausibleTaskTimes {
 export interface TaskTimeBounds {
   /** Spaaza's now (the validated Date header), or this host's now when Spaaza sent none. */
   readonly nowMs: number;
+  /** How far past `nowMs` a task date may lie: the rounding of an HTTP date, or the whole bound for this host's clock. */
+  readonly toleranceMs?: number;
   /** The task cannot be older than its window's row (host or warehouse clock), less the bound. */
   readonly notBeforeMs: number;
   readonly maxSkewMs: number;
@@ -90,7 +92,7 @@ export function plausibleTaskTimes(task: Task, bounds: TaskTimeBounds): Plausibl
   const lastRunMs = taskDate(task.state.last_run_date);
   if (createdMs === null || Number.isNaN(createdMs)) throw fail(`created_date "${task.state.created_date}", which is not an ISO 8601 time`);
   if (lastRunMs !== null && Number.isNaN(lastRunMs)) throw fail(`last_run_date "${task.state.last_run_date}", which is not an ISO 8601 time`);
-  const latest = bounds.nowMs + ROUNDING_MS;
+  const latest = bounds.nowMs + (bounds.toleranceMs ?? ROUNDING_MS);
   if (createdMs > latest) throw fail(`it was created at ${task.state.created_date}, ${describeOffset(createdMs, bounds.nowMs)} Spaaza's own clock`);
   if (lastRunMs !== null && lastRunMs > latest) throw fail(`it ran at ${task.state.last_run_date}, ${describeOffset(lastRunMs, bounds.nowMs)} Spaaza's own clock`);
   if (createdMs < bounds.notBeforeMs - bounds.maxSkewMs) {

@@ -13,7 +13,7 @@ import { ExtractError, type ExtractErrorContext } from './errors.js';
 import { redactError, redactText, redactUrl } from './redact.js';
 import { DEFAULT_BACKOFF, errorCode, parseRetryAfter, retryDelay, ruleForError, ruleForStatus, type BackoffOptions, type RetryRule } from './retry-policy.js';
 import { readBoundedText } from './bounded-body.js';
-import { DEFAULT_MAX_CLOCK_SKEW_MS, ServerClock } from './server-clock.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, ServerClock, type SpaazaClockReading } from './server-clock.js';
 import { downloadFile, header, type DownloadResponse } from './storage-download.js';
 
 export type { DownloadResponse } from './storage-download.js';
@@ -276,6 +276,11 @@ export class TasksClient {
    */
   serverNow(): Date | null {
     return this.clock.now();
+  }
+
+  /** Spaaza's now and its tolerance (this host's clock, with the bound, before any readable Date header). */
+  spaazaClock(): SpaazaClockReading {
+    return this.clock.reading();
   }
 
   /** Spaaza's clock minus the local clock in ms (0 before the first answer). */

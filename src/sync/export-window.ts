@@ -9,7 +9,7 @@ import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
 import { ExtractError } from '../extract/errors.js';
 import { redactText, redactUrl } from '../extract/redact.js';
-import { plausibleTaskTimes, ROUNDING_MS, type TaskTimeBounds } from '../extract/spaaza-time.js';
+import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.js';
 import type { Task } from '../extract/task-schemas.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
@@ -187,15 +187,16 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
   }
 }
 
-/** No export is newer than Spaaza's now: a stored version after it is wrong (or, without a Date header, after the bound). */
+/** No export is newer than Spaaza's now: a stored version after it (and its tolerance) is wrong. */
 function versionsValidUntil(ctx: ChainContext): Date {
-  const now = ctx.api.serverNow();
-  return now ? new Date(now.getTime() + ROUNDING_MS) : new Date(Date.now() + ctx.settings.maxClockSkewMs);
+  const { now, toleranceMs } = ctx.api.spaazaClock();
+  return new Date(now.getTime() + toleranceMs);
 }
 
 /** What a task's times are checked against: Spaaza's validated now, and the window's age. */
 function timeBounds(ctx: ChainContext, job: WindowJob): TaskTimeBounds {
-  return { nowMs: (ctx.api.serverNow() ?? new Date()).getTime(), notBeforeMs: job.rowCreatedAt.getTime(), maxSkewMs: ctx.settings.maxClockSkewMs };
+  const { now, toleranceMs } = ctx.api.spaazaClock();
+  return { nowMs: now.getTime(), toleranceMs, notBeforeMs: job.rowCreatedAt.getTime(), maxSkewMs: ctx.settings.maxClockSkewMs };
 }
 
 function exportRequest(ctx: ChainContext, job: WindowJob): Record<string, unknown> {

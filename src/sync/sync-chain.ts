@@ -7,7 +7,8 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
-import { ROUNDING_MS, describeOffset } from '../extract/spaaza-time.js';
+import type { SpaazaClockReading } from '../extract/server-clock.js';
+import { describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { tryLockChain } from '../load/chain-lock.js';
@@ -103,7 +104,8 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     }
     const run = new ChainRun(input, db, logger, windows);
     // Spaaza's clock first: one wrong reading must stop the run before anything moves.
-    await run.assertWatermarkNotAhead(await spaazaNow(input.api));
+    await spaazaNow(input.api);
+    await run.assertWatermarkNotAhead(input.api.spaazaClock());
     if (input.command.mode === 'incremental') await run.incremental();
     else if (input.command.mode === 'backfill') await run.backfill(input.command);
     else await run.fullRefresh();
@@ -153,14 +155,15 @@ class ChainRun {
   }
 
   /** A watermark past Spaaza's clock was set by a wrong clock reading: every run would plan nothing. */
-  async assertWatermarkNotAhead(now: Date): Promise<void> {
+  async assertWatermarkNotAhead(clock: SpaazaClockReading): Promise<void> {
     const { tables, chainId, settings } = this.input;
+    const { now, toleranceMs } = clock;
     const watermark = await readWatermark(this.db, tables, chainId, settings.stream);
-    if (watermark === null || watermark.getTime() <= now.getTime() + ROUNDING_MS) return;
+    if (watermark === null || watermark.getTime() <= now.getTime() + toleranceMs) return;
     throw new SpaazaSyncError(
       'watermark_ahead',
       'load',
-      `The watermark of chain ${chainId} (${isoZ(watermark)}) is ${describeOffset(watermark.getTime(), now.getTime())} Spaaza's clock (${isoZ(now)}): ` +
+      `The watermark of chain ${chainId} (${isoZ(watermark)}) is ${describeOffset(watermark.getTime(), now.getTime())} ${clock.source === 'spaaza' ? "Spaaza's clock" : "this machine's clock (Spaaza sent no readable Date header), beyond the clock bound"} (${isoZ(now)}): ` +
         'a wrong clock reading set it, and no window after it could ever be planned. Nothing was synced. ' +
         `Repair: spaaza-sync reset --chain ${chainId} --watermark <the last instant you trust> (spaaza-sync status shows the committed windows), then sync.`,
     );

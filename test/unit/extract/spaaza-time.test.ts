@@ -38,6 +38,15 @@ describe("Spaaza's clock against this host's", () => {
     }
   });
 
+  it("without a readable Date header this host's clock stands in, with the whole bound as tolerance", () => {
+    const clock = new ServerClock(15 * MIN, () => 0, () => NOW);
+    assert.deepEqual(clock.reading(), { now: new Date(NOW), toleranceMs: 15 * MIN, source: 'host' });
+    clock.observe('yesterday, roughly');
+    assert.equal(clock.reading().source, 'host');
+    clock.observe(new Date(NOW + 60_000).toUTCString());
+    assert.deepEqual(clock.reading(), { now: new Date(NOW + 60_000), toleranceMs: 2000, source: 'spaaza' });
+  });
+
   it('a later plausible reading replaces an implausible one', () => {
     const clock = new ServerClock(15 * MIN, () => 0, () => NOW);
     clock.observe(new Date(NOW + 365 * 86_400_000).toUTCString());
