@@ -2,7 +2,11 @@
 // fails its window with a clear error, and every malformed Services API answer fails or retries
 // with a sentence — and what was loaded before stays exactly as it was.
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { API_POINTS, type FaultRule } from '../../src/simulator/faults.js';
 import { WindowLoadError } from '../../src/load/load-window.js';
 import { loadCsv } from '../support/load.js';
 import { reliabilitySuite } from '../support/reliability-report.js';
@@ -61,6 +65,17 @@ const CSVS: { name: string; body: string | Buffer; outcome: { rejects: number } 
   { name: 'a row of another chain', body: file(H, good(9001, { chain_id: '1765' })), outcome: { rejects: 1 } },
   { name: 'several problems in one row', body: file(H, good(9001, { locked: 'x', amount: 'y', date_time_creation: 'z' })), outcome: { rejects: 1 } },
   { name: 'CR-only line endings', body: [H, good(9001), good(9002)].join('\r') + '\r', outcome: { rejects: 0 } },
+  // Hostile but parseable: a quote that swallows records, ids a reject writes in another form, a
+  // column name twice, a field over sync.maxRecordBytes (4 MiB).
+  {
+    name: 'a quote that swallows the records after it',
+    body: file(H, good(9001), good(9002, { campaign_title: '"The Gold tier bonus' }), good(9003), good(9004), good(9005, { title: 'bonus"' }), good(9006)),
+    outcome: { rejects: 1 },
+  },
+  { name: 'a rejected record whose id has leading zeros', body: file(H, good(9001), good(9002, { id: '0009002', amount: 'ten' })), outcome: { rejects: 1 } },
+  { name: 'a rejected record whose id has a plus sign', body: file(H, good(9001), good(9002, { id: '+9002', locked: 'perhaps' })), outcome: { rejects: 1 } },
+  { name: 'an unknown column name twice', body: file(H + ',note,note', good(9001) + ',gold,silver', good(9002) + ',,bronze'), outcome: { rejects: 0 } },
+  { name: 'a 5 MB field, over the record bound', body: file(H, good(9001, { title: `"${'y'.repeat(5_000_000)}"` }), good(9002)), outcome: { rejects: 1 } },
 ];
 
 describe('malformed CSVs', () => {
@@ -139,6 +154,94 @@ describe('malformed Services API answers', () => {
         }
       } finally {
         await h.close();
+      }
+    });
+  });
+});
+
+const YEAR = 365 * 86_400;
+const hostNow = () => Math.floor(Date.now() / 1000) * 1000;
+const everyPoint = (action: FaultRule['action']): FaultRule[] => API_POINTS.map((at) => ({ at, action }));
+const TIME_ANSWERS: { name: string; faults: () => FaultRule[]; ok?: true }[] = [
+  { name: 'a Date header a year in the future', faults: () => everyPoint({ kind: 'date', seconds: YEAR }) },
+  { name: 'a Date header a year in the past', faults: () => everyPoint({ kind: 'date', seconds: -YEAR }) },
+  { name: 'a Date header that is not a date (ignored: this host\'s clock stands in)', faults: () => everyPoint({ kind: 'date', header: 'yesterday, roughly' }), ok: true },
+  { name: 'a task created in 2036', faults: () => (['create_task', 'get_task'] as const).map((at) => ({ at, action: { kind: 'task_times', createdSeconds: Math.floor((Date.UTC(2036, 0, 1) - hostNow()) / 1000), lastRunSeconds: Math.floor((Date.UTC(2036, 0, 1) - hostNow()) / 1000) } })) },
+  { name: 'a task that ran in 2099', faults: () => [{ at: 'get_task', action: { kind: 'task_times', lastRunSeconds: Math.floor((Date.UTC(2099, 0, 1) - hostNow()) / 1000) } }] },
+  { name: 'a task created a year ago', faults: () => [{ at: 'get_task', action: { kind: 'task_times', createdSeconds: -YEAR, lastRunSeconds: -YEAR } }] },
+  { name: 'an empty last_run_date (accepted: the creation time stands in)', faults: () => [{ at: 'get_task', action: { kind: 'task_times', lastRunDate: '' } }], ok: true },
+  { name: 'a 300 MB task answer', faults: () => [{ at: 'get_task', action: { kind: 'huge_body', bytes: 300_000_000 } }] },
+];
+
+describe('hostile Services API answers about time and size (on this host\'s clock, with the default bound)', () => {
+  it(`${TIME_ANSWERS.length} answers: a clear failure that moves nothing (or, where documented, a clean run), in flat memory`, async (t) => {
+    await withSchema(suite.warehouse(), t, async (schema) => {
+      const h = await startHarness(suite.warehouse(), schema, { chains: 1, vouchersPerChain: 300, startMs: hostNow() }, { SPAAZA_BACKFILL_START_DATE: '', SPAAZA_MAX_CLOCK_SKEW: '15m', SPAAZA_SETTLE: '30s', SPAAZA_HTTP_RETRIES: '1' });
+      try {
+        assert.equal((await h.sync({ mode: 'incremental' })).exitCode, 0);
+        for (const answer of TIME_ANSWERS) {
+          tally.faults.add(`api: ${answer.name}`);
+          tally.phases.add('time');
+          h.sim.vouchers.create(1764);
+          h.sim.advance(45);
+          const before = [await fingerprint(suite.warehouse(), `"${schema}".vouchers`), await fingerprint(suite.warehouse(), `"${schema}".sync_state`)];
+          h.sim.setFaults(answer.faults());
+          const rss = process.memoryUsage().rss;
+          const faulty = await h.sync({ mode: 'incremental' });
+          tally.runs += 1;
+          assert.ok(process.memoryUsage().rss - rss < 64 * 1024 * 1024, `${answer.name}: memory grew by ${((process.memoryUsage().rss - rss) / 1048576).toFixed(0)} MB`);
+          if (answer.ok) {
+            assert.equal(faulty.exitCode, 0, `${answer.name}: ${JSON.stringify(faulty.outcomes[0]!.error)}`);
+          } else {
+            assert.equal(faulty.exitCode, 1, `${answer.name}: the run must fail`);
+            const error = faulty.outcomes[0]!.error!;
+            assert.ok(['implausible_time', 'response_too_large'].includes(error.code), `${answer.name}: ${error.code}`);
+            assert.ok(error.message.length > 60, `${answer.name}: unclear error: ${error.message}`);
+            assert.deepEqual([await fingerprint(suite.warehouse(), `"${schema}".vouchers`), await fingerprint(suite.warehouse(), `"${schema}".sync_state`)], before, `${answer.name}: something moved`);
+          }
+          h.sim.setFaults([]);
+          h.sim.advance(45);
+          const clean = await h.sync({ mode: 'incremental' }, { SPAAZA_RESUME_MAX_AGE: '1s' });
+          tally.runs += 1;
+          assert.equal(clean.exitCode, 0, `${answer.name}: the next run failed: ${JSON.stringify(clean.outcomes[0]!.error)}`);
+          const { rows } = await suite.warehouse().pool.query(`SELECT max(source_exported_at) AS v, (SELECT max(watermark) FROM "${schema}".sync_state) AS w FROM "${schema}".vouchers`);
+          assert.ok(rows[0].v <= new Date(h.sim.now().getTime() + 2000) && rows[0].w <= h.sim.now(), `${answer.name}: dated after Spaaza's clock`);
+        }
+      } finally {
+        await h.close();
+      }
+    });
+  });
+});
+
+describe('a 50 MB field in an export', () => {
+  it("is cut into a reject at sync.maxRecordBytes: the sync's peak memory stays as for a small export", async (t) => {
+    await withSchema(suite.warehouse(), t, async (schema) => {
+      const h = await startHarness(suite.warehouse(), schema, { chains: 1, vouchersPerChain: 300 }, { SPAAZA_BACKFILL_START_DATE: '' });
+      const dir = await mkdtemp(path.join(tmpdir(), 'spaaza-rss-'));
+      // The measured process records its own peak resident set size when it exits.
+      const peak = async (name: string) => {
+        const file = path.join(dir, name);
+        const run = await h.cli(['full-refresh'], { NODE_OPTIONS: `--import ${path.resolve('bench/peak-rss.mjs')}`, BENCH_RSS_FILE: file });
+        assert.equal(run.code, name === 'huge' ? 1 : 0, run.stderr.slice(-500));
+        return (JSON.parse(await readFile(file, 'utf8')) as { peakRssBytes: number }).peakRssBytes;
+      };
+      try {
+        const small = await peak('small');
+        h.sim.setDialect({ malformedRows: [{ row: 10, kind: 'huge_field', bytes: 50_000_000 }] });
+        h.sim.advance(7200);
+        const huge = await peak('huge'); // a full refresh with a cut record cannot reconcile: exit 1, upserts kept
+        tally.faults.add('csv: a 50 MB field');
+        tally.runs += 2;
+        console.log(`peak RSS of a full refresh: ${(small / 1048576).toFixed(0)} MB; with a 50 MB field: ${(huge / 1048576).toFixed(0)} MB`);
+        assert.ok(huge - small < 64 * 1024 * 1024, `the 50 MB field took the sync from ${(small / 1048576).toFixed(0)} to ${(huge / 1048576).toFixed(0)} MB`);
+        const { rows } = await suite.warehouse().pool.query(`SELECT reason, length(raw_record) AS n FROM "${schema}".voucher_rejects`);
+        assert.equal(rows.length, 1);
+        assert.match(rows[0].reason, /longer than sync\.maxRecordBytes/);
+        assert.ok(rows[0].n <= 4 * 1024 * 1024 + 100);
+      } finally {
+        await h.close();
+        await rm(dir, { recursive: true, force: true });
       }
     });
   });
