@@ -1,7 +1,7 @@
 // The README is the user's reference: every command, environment variable and warehouse object
 // the code defines must be documented there.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { ENV_VARS } from '../../src/config/index.js';
 
@@ -12,14 +12,15 @@ it('documents every environment variable', () => {
 });
 
 it('documents every command', () => {
-  for (const command of ['sync', 'backfill', 'full-refresh', 'status', 'check', 'migrate', 'load-file', 'simulator', 'db']) {
+  for (const command of ['sync', 'backfill', 'full-refresh', 'status', 'check', 'migrate', 'load-file', 'reset', 'schedule', 'simulator', 'db']) {
     assert.ok(readme.includes(`spaaza-sync ${command}`), `spaaza-sync ${command} is missing from the README`);
   }
 });
 
-it('documents every table and view of the warehouse', () => {
-  const sql = readFileSync(new URL('../../migrations/0001_warehouse.sql', import.meta.url), 'utf8');
-  const objects = [...sql.matchAll(/^CREATE (?:TABLE|VIEW) (\w+)/gm)].map((m) => m[1]!);
-  assert.ok(objects.length >= 8);
+it('documents every table, view and added column of the warehouse', () => {
+  const dir = new URL('../../migrations/', import.meta.url);
+  const sql = readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n');
+  const objects = [...sql.matchAll(/^CREATE (?:TABLE|VIEW) (\w+)/gm), ...sql.matchAll(/ADD COLUMN (\w+)/g)].map((m) => m[1]!);
+  assert.ok(objects.length >= 12);
   for (const name of objects) assert.ok(readme.includes(`\`${name}\``), `${name} is missing from the README`);
 });
