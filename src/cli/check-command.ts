@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { redactConfig } from '../config/index.js';
-import { ROUNDING_MS } from '../extract/spaaza-time.js';
-import { TasksClient } from '../extract/tasks-client.js';
+import type { TasksClient } from '../extract/tasks-client.js';
 import { aheadOfClock, describeAheadOfClock } from '../load/ahead-of-clock.js';
 import { warehouseTables } from '../load/tables.js';
-import { latestPossible, type ClockReading } from '../sync/spaaza-clock.js';
+import { tasksClientFor } from '../sync/chain-client.js';
+import { clockOf, latestPossible, type ClockReading } from '../sync/spaaza-clock.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { migrationStatus } from '../warehouse/migrate.js';
 import { isoZ } from '../sync/windows.js';
@@ -43,13 +43,13 @@ export function registerCheckCommand(program: Command, setExitCode: (code: numbe
           report('database', false, (error as Error).message);
         }
         for (const chain of config.spaaza.chains) {
-          const api = new TasksClient({ baseUrl: config.spaaza.baseUrl, tokenId: chain.token.id, tokenSecret: chain.token.secret, chainId: chain.id, logger, retries: 1, maxClockSkewMs: config.sync.maxClockSkewMs, maxResponseBytes: config.extract.maxResponseBytes });
+          const api = tasksClientFor(config, chain, logger, { retries: 1 });
           try {
             await api.listTasks({ action: 'export', limit: 1, offset: 0 });
             const skew = api.skewMs();
             const skewNote = `clock skew ${(skew / 1000).toFixed(0)} s${Math.abs(skew) > SKEW_WARN_MS ? ' (over 60 s: check this machine\'s clock; windows use Spaaza\'s)' : ''}`;
             report(`chain ${chain.id}`, true, `token accepted; ${skewNote}`);
-            const clock = spaazaClockOf(api, config.sync.maxClockSkewMs);
+            const clock = clockOf(api, config.sync.maxClockSkewMs);
             report(`chain ${chain.id} clock`, clock.problem === null, clock.problem ?? `Spaaza time ${isoZ(clock.now)}, within maxClockSkew of this machine's`);
             const problems = await warehouseTimes(warehouse, config.schema, chain.id, clock);
             report(`chain ${chain.id} warehouse times`, problems.length === 0, problems.length === 0 ? `nothing dated after ${clock.source === 'spaaza' ? "Spaaza's clock" : "this machine's clock"}` : problems.join('; '));
@@ -64,17 +64,6 @@ export function registerCheckCommand(program: Command, setExitCode: (code: numbe
       process.stdout.write(opts.json ? JSON.stringify(results) + '\n' : results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'}  ${r.check}: ${r.detail}`).join('\n') + '\n');
       setExitCode(results.every((r) => r.ok) ? 0 : 1);
     });
-}
-
-/** Spaaza's clock from the answer just read; this host's (with the bound as tolerance) when it is beyond the bound. */
-function spaazaClockOf(api: TasksClient, maxClockSkewMs: number): ClockReading {
-  try {
-    const now = api.serverNow();
-    if (now) return { now, source: 'spaaza', skewMs: api.skewMs(), toleranceMs: ROUNDING_MS, problem: null };
-    return { now: new Date(), source: 'host', skewMs: null, toleranceMs: maxClockSkewMs, problem: "Spaaza's answer had no Date header; this machine's clock stands in" };
-  } catch (error) {
-    return { now: new Date(), source: 'host', skewMs: api.skewMs(), toleranceMs: maxClockSkewMs, problem: (error as Error).message };
-  }
 }
 
 /** The chain's watermark and row versions against the clock: each one after it is a problem with its repair. */

@@ -6,12 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { SyncConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import { TasksClient, type RetryInfo } from '../extract/tasks-client.js';
+import type { RetryInfo } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { warehouseTables } from '../load/tables.js';
 import { readWarehouseId } from '../load/warehouse-identity.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { tasksClientFor } from './chain-client.js';
 import { failpoints } from './failpoints.js';
 import type { WindowProgress } from './export-window.js';
 import { syncChain, type ChainCommand, type ChainOutcome, type ChainRunSettings } from './sync-chain.js';
@@ -57,19 +58,7 @@ export async function runSync(
 
   const runChain = async (chain: SyncConfig['spaaza']['chains'][number]): Promise<ChainOutcome> => {
     const logger = deps.logger.child({ runId, chain: chain.id });
-    const api = new TasksClient({
-      baseUrl: config.spaaza.baseUrl,
-      tokenId: chain.token.id,
-      tokenSecret: chain.token.secret,
-      chainId: chain.id,
-      logger,
-      requestTimeoutMs: config.extract.requestTimeoutMs,
-      executeTimeoutMs: config.extract.executeTimeoutMs,
-      retries: config.extract.httpRetries,
-      maxClockSkewMs: config.sync.maxClockSkewMs,
-      maxResponseBytes: config.extract.maxResponseBytes,
-      ...(deps.onHttpRetry ? { onRetry: deps.onHttpRetry } : {}),
-    });
+    const api = tasksClientFor(config, chain, logger, deps.onHttpRetry ? { onRetry: deps.onHttpRetry } : {});
     try {
       return await syncChain({
         chainId: chain.id,

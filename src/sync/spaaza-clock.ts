@@ -5,49 +5,38 @@
  * with the bound as tolerance, and the reading says so.
  */
 import type { SyncConfig } from '../config/index.js';
-import { ROUNDING_MS } from '../extract/spaaza-time.js';
-import { TasksClient } from '../extract/tasks-client.js';
+import type { SpaazaClockReading } from '../extract/server-clock.js';
+import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
+import { tasksClientFor, type ConfiguredChain } from './chain-client.js';
 
-export interface ClockReading {
-  /** The instant a watermark or a row version is compared with. */
-  readonly now: Date;
-  /** `spaaza`: its validated Date header; `host`: this machine's clock stands in. */
-  readonly source: 'spaaza' | 'host';
+export interface ClockReading extends SpaazaClockReading {
   /** Spaaza's clock minus this host's, when Spaaza answered. */
   readonly skewMs: number | null;
-  /** Anything later than `now` plus this cannot be right. */
-  readonly toleranceMs: number;
   /** Why this host's clock stands in, or what is wrong with Spaaza's. */
   readonly problem: string | null;
 }
 
-export async function readSpaazaClock(config: SyncConfig, chain: SyncConfig['spaaza']['chains'][number], logger: Logger): Promise<ClockReading> {
-  const api = new TasksClient({
-    baseUrl: config.spaaza.baseUrl,
-    tokenId: chain.token.id,
-    tokenSecret: chain.token.secret,
-    chainId: chain.id,
-    logger,
-    retries: 0,
-    requestTimeoutMs: Math.min(config.extract.requestTimeoutMs, 10_000),
-    maxClockSkewMs: config.sync.maxClockSkewMs,
-    maxResponseBytes: config.extract.maxResponseBytes,
-  });
-  const host = (problem: string, skewMs: number | null): ClockReading => ({ now: new Date(), source: 'host', skewMs, toleranceMs: config.sync.maxClockSkewMs, problem });
+export async function readSpaazaClock(config: SyncConfig, chain: ConfiguredChain, logger: Logger): Promise<ClockReading> {
+  const api = tasksClientFor(config, chain, logger, { retries: 0, requestTimeoutMs: Math.min(config.extract.requestTimeoutMs, 10_000) });
   try {
     await api.listTasks({ action: 'export', limit: 1, offset: 0 });
   } catch (error) {
-    return host(`Spaaza did not answer (${(error as Error).message}); this machine's clock stands in`, null);
+    return { now: new Date(), source: 'host', toleranceMs: config.sync.maxClockSkewMs, skewMs: null, problem: `Spaaza did not answer (${(error as Error).message}); this machine's clock stands in` };
   } finally {
     await api.close();
   }
+  return clockOf(api, config.sync.maxClockSkewMs);
+}
+
+/** The clock as `api`'s latest answer tells it; this host's, with the bound, when that answer's clock is beyond it. */
+export function clockOf(api: TasksClient, maxClockSkewMs: number): ClockReading {
   try {
-    const now = api.serverNow();
-    if (now === null) return host("Spaaza's answer had no Date header; this machine's clock stands in", null);
-    return { now, source: 'spaaza', skewMs: api.skewMs(), toleranceMs: ROUNDING_MS, problem: null };
+    const reading = api.spaazaClock();
+    if (reading.source === 'spaaza') return { ...reading, skewMs: api.skewMs(), problem: null };
+    return { ...reading, skewMs: null, problem: "Spaaza's answer had no readable Date header; this machine's clock stands in" };
   } catch (error) {
-    return host((error as Error).message, api.skewMs());
+    return { now: new Date(), source: 'host', toleranceMs: maxClockSkewMs, skewMs: api.skewMs(), problem: (error as Error).message };
   }
 }
 
