@@ -12,6 +12,13 @@ import type { Task } from './task-schemas.js';
 /** Task dates carry whole seconds and the `Date` header too: allow for the rounding. */
 export const ROUNDING_MS = 2_000;
 
+/**
+ * How far after the `Date` of the answer that carries it a task date may lie: the servers that
+ * write tasks and answer requests need not share one clock to the second. A wrong clock reading is
+ * months or years off; refusing a minute would stop a healthy sync.
+ */
+export const TASK_DATE_TOLERANCE_MS = 60_000;
+
 /** A Spaaza time that cannot be right; never retried (the same answer would come back). */
 export class ImplausibleTimeError extends ExtractError {
   constructor(message: string, context: { taskId?: number; chainId?: number } = {}) {
@@ -70,7 +77,7 @@ export interface PlausibleTaskTimes {
 export interface TaskTimeBounds {
   /** Spaaza's now (the validated Date header), or this host's now when Spaaza sent none. */
   readonly nowMs: number;
-  /** How far past `nowMs` a task date may lie: the rounding of an HTTP date, or the whole bound for this host's clock. */
+  /** How far past `nowMs` a task date may lie: TASK_DATE_TOLERANCE_MS, or the whole bound when this host's clock stands in. */
   readonly toleranceMs?: number;
   /** The task cannot be older than its window's row (host or warehouse clock), less the bound. */
   readonly notBeforeMs: number;
@@ -92,7 +99,7 @@ export function plausibleTaskTimes(task: Task, bounds: TaskTimeBounds): Plausibl
   const lastRunMs = taskDate(task.state.last_run_date);
   if (createdMs === null || Number.isNaN(createdMs)) throw fail(`created_date "${task.state.created_date}", which is not an ISO 8601 time`);
   if (lastRunMs !== null && Number.isNaN(lastRunMs)) throw fail(`last_run_date "${task.state.last_run_date}", which is not an ISO 8601 time`);
-  const latest = bounds.nowMs + (bounds.toleranceMs ?? ROUNDING_MS);
+  const latest = bounds.nowMs + Math.max(bounds.toleranceMs ?? 0, TASK_DATE_TOLERANCE_MS);
   if (createdMs > latest) throw fail(`it was created at ${task.state.created_date}, ${describeOffset(createdMs, bounds.nowMs)} Spaaza's own clock`);
   if (lastRunMs !== null && lastRunMs > latest) throw fail(`it ran at ${task.state.last_run_date}, ${describeOffset(lastRunMs, bounds.nowMs)} Spaaza's own clock`);
   if (createdMs < bounds.notBeforeMs - bounds.maxSkewMs) {

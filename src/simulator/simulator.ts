@@ -222,8 +222,14 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
 
 async function handle(state: SimulatorState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   state.tasks.tick();
-  // Spaaza's clock, which clients take as "now".
-  res.setHeader('Date', new Date(state.clock.nowMs()).toUTCString());
+  // Spaaza's clock, which clients take as "now": set as the answer is written, as a real server's
+  // is, so no task date in it is later than its Date (a fast clock moves while a body is read).
+  // A date fault set while handling the request wins.
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    if (!res.hasHeader('Date')) res.setHeader('Date', new Date(state.clock.nowMs()).toUTCString());
+    return writeHead(...args);
+  }) as ServerResponse['writeHead'];
   const url = new URL(req.url ?? '/', 'http://simulator');
   try {
     if (url.pathname.startsWith(STORAGE_PREFIX)) {
