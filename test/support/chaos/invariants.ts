@@ -72,6 +72,7 @@ export async function checkRound(world: ChaosWorld, results: readonly CommandRes
   // No secret in any byte written: what the commands printed, and every table.
   const secrets = [...world.sim.tokens.map((t) => t.secret), world.databasePassword].filter((s) => s.length >= 6);
   const texts = results.flatMap((r) => [r.stdout, r.stderr]);
+  for (const file of await world.writtenFiles()) texts.push(file.text);
   const { rows: tables } = await pool.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1`, [SCHEMA]);
   for (const { name } of tables) {
     const { rows } = await pool.query<{ text: string | null }>(`SELECT string_agg(t::text, E'\\n') AS text FROM ${T(`"${name}"`)} t`);
@@ -79,7 +80,7 @@ export async function checkRound(world: ChaosWorld, results: readonly CommandRes
   }
   const leaks = texts.filter((text) => secrets.some((s) => text.includes(s)) || /X-Signature=|Bearer [0-9a-f-]{36}:/.test(text)).length;
   tally.leaks += leaks;
-  if (leaks) problems.push(`${leaks} output(s) or table(s) hold a secret`);
+  if (leaks) problems.push(`${leaks} output(s), file(s) or table(s) hold a secret`);
 
   // No operational error crashes a command or prints a stack trace (DESIGN §5.7).
   for (const r of results) {

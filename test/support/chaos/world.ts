@@ -4,7 +4,7 @@
  * from its database at any moment.
  */
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../../src/log.js';
@@ -12,8 +12,13 @@ import { startSimulator, type Simulator } from '../../../src/simulator/simulator
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../../src/warehouse/embedded-postgres.js';
 import { migrateToLatest } from '../../../src/warehouse/migrate.js';
 import { openWarehouse, type Warehouse } from '../../../src/warehouse/warehouse.js';
+import { fileURLToPath } from 'node:url';
 
 export const SCHEMA = 'chaos';
+
+/** The CLI's entry point and tsx's loader by absolute path: the commands run in a folder of their own. */
+const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
 
 export interface CommandResult {
   readonly args: readonly string[];
@@ -37,6 +42,8 @@ export class ChaosWorld {
     readonly warehouse: Warehouse,
     private readonly root: string,
     readonly env: Readonly<Record<string, string>>,
+    /** The commands' working folder: whatever the tool writes there is checked for secrets. */
+    readonly workDir: string,
   ) {}
 
   static async start(seed: number): Promise<ChaosWorld> {
@@ -69,7 +76,9 @@ export class ChaosWorld {
       // the test injects are a month and more, so they stay beyond this bound.
       SPAAZA_MAX_CLOCK_SKEW: '20d',
     };
-    return new ChaosWorld(sim, server, warehouse, root, env);
+    const workDir = path.join(root, 'work');
+    await mkdir(workDir);
+    return new ChaosWorld(sim, server, warehouse, root, env, workDir);
   }
 
   /** The database password: a secret no output or table may hold. */
@@ -79,8 +88,9 @@ export class ChaosWorld {
 
   /** Runs the CLI to its end, doing `interruption` to it on the way. */
   async run(args: readonly string[], options: { env?: Record<string, string>; interruption?: Interruption | null; stdin?: string } = {}): Promise<CommandResult> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.env, ...options.env },
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+      cwd: this.workDir,
+      env: { PATH: process.env.PATH ?? '', HOME: this.workDir, ...this.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -103,6 +113,17 @@ export class ChaosWorld {
     const { code, signal } = await exited;
     await interfering;
     return { args, code, signal, stdout, stderr };
+  }
+
+  /** Every file the commands wrote in their working folder (and home), with its content. */
+  async writtenFiles(): Promise<{ path: string; text: string }[]> {
+    const files: { path: string; text: string }[] = [];
+    for (const entry of await readdir(this.workDir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      files.push({ path: file, text: await readFile(file, 'utf8').catch(() => '') });
+    }
+    return files;
   }
 
   /** Ends every connection of the tool (not the test's own) as an administrator would. */
