@@ -110,7 +110,12 @@ function xml(res: ServerResponse, status: number, code: string, message: string,
 async function writeBytes(res: ServerResponse, source: AsyncIterable<Buffer>): Promise<void> {
   for await (const chunk of source) {
     if (res.destroyed) return;
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (!res.write(chunk)) {
+      // Whichever comes first; the other wait is withdrawn, so no listener piles up per chunk.
+      const done = new AbortController();
+      await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]).catch(() => {});
+      done.abort();
+    }
   }
 }
 

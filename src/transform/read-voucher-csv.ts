@@ -114,8 +114,9 @@ export async function* readVoucherCsvInBatches(
         // Lines are counted here: csv-parse's info.lines counts a CRLF inside a quoted field twice.
         const line = nextLine;
         const { raw, lineBreaks } = splitRaw(parsed.raw);
-        // A record the size guard cut lost line breaks with its tail: later lines stay true.
-        nextLine += lineBreaks + (raw.includes(CUT_SENTINEL) ? (cuts.lineBreaksDropped.shift() ?? 0) : 0);
+        // A record the size guard cut lost line breaks with its tail: later lines stay true. (The
+        // guard reports a cut before the parser can see its record, so most records skip the search.)
+        nextLine += lineBreaks + (cuts.lineBreaksDropped.length > 0 && raw.includes(CUT_SENTINEL) ? cuts.lineBreaksDropped.shift()! : 0);
         if (map === null) {
           map = mapHeader(parsed.record);
           stats.header = map;
