@@ -356,8 +356,6 @@ function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committe
 
 /** Spaaza's clock (validated against this host's), asking it with one cheap call before any answer. */
 async function spaazaNow(api: TasksClient): Promise<Date> {
-  const known = api.serverNow();
-  if (known) return known;
-  await api.listTasks({ action: 'export', limit: 1, offset: 0 });
-  return api.serverNow() ?? new Date();
+  if (api.serverNow() === null) await api.listTasks({ action: 'export', limit: 1, offset: 0 });
+  return api.spaazaClock().now;
 }

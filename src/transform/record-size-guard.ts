@@ -43,7 +43,7 @@ export async function* guardRecordSize(source: AsyncIterable<Buffer | string> | 
   if (rest.length > 0) yield rest;
 }
 
-export class RecordScanner {
+class RecordScanner {
   private quoted = false;
   /** Nothing of the current field has been read: a quote here opens a quoted field. */
   private fieldStart = true;
@@ -106,8 +106,8 @@ export class RecordScanner {
       const q = buf.indexOf(QUOTE, i);
       const found = this.nextDelimiter(i, atEnd);
       // A CR at the end of the chunk: scan up to it, then wait for the byte that says what it is.
-      const holdAt = found === 'hold' ? this.heldFrom : -1;
-      const d = found === 'hold' ? null : found;
+      const holdAt = 'holdAt' in found ? found.holdAt : -1;
+      const d = 'holdAt' in found ? null : found.delimiter;
       const quoteFirst = q >= 0 && (holdAt >= 0 ? q < holdAt : d === null || q < d.at);
       const stop = quoteFirst ? q : holdAt >= 0 ? holdAt : d === null ? n : d.at;
       if (stop > i) {
@@ -132,36 +132,30 @@ export class RecordScanner {
     return this.flush(n);
   }
 
-  /** Where nextDelimiter() found a CR it cannot judge yet. */
-  private heldFrom = 0;
-
   /**
    * The next record delimiter at or after `from`, were it reached outside quotes, and the kind it
    * makes the file's when none is known yet (csv-parse takes the first one it meets).
    */
-  private nextDelimiter(from: number, atEnd: boolean): { at: number; length: number; kind: Delimiter } | null | 'hold' {
+  private nextDelimiter(from: number, atEnd: boolean): { delimiter: { at: number; length: number; kind: Delimiter } | null } | { holdAt: number } {
     const buf = this.buf;
     for (let at = from; ; ) {
       const lf = this.delimiter === 'cr' ? -1 : buf.indexOf(LF, at);
       const cr = this.delimiter === 'lf' ? -1 : buf.indexOf(CR, at);
       const first = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
-      if (first < 0) return null;
+      if (first < 0) return { delimiter: null };
       if (buf[first] === LF) {
         if (this.delimiter === 'crlf') {
           at = first + 1; // a bare LF in a CRLF file is text
           continue;
         }
-        return { at: first, length: 1, kind: 'lf' };
+        return { delimiter: { at: first, length: 1, kind: 'lf' } };
       }
       // A CR: what follows decides.
-      if (first + 1 >= buf.length && !atEnd && this.delimiter !== 'cr') {
-        this.heldFrom = first;
-        return 'hold';
-      }
+      if (first + 1 >= buf.length && !atEnd && this.delimiter !== 'cr') return { holdAt: first };
       const crlf = buf[first + 1] === LF;
       const kind = this.delimiter ?? (crlf ? 'crlf' : 'cr');
-      if (kind === 'cr') return { at: first, length: 1, kind };
-      if (crlf) return { at: first, length: 2, kind };
+      if (kind === 'cr') return { delimiter: { at: first, length: 1, kind } };
+      if (crlf) return { delimiter: { at: first, length: 2, kind } };
       at = first + 1; // a bare CR in a CRLF file is text
     }
   }
