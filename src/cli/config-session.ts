@@ -19,8 +19,8 @@ export interface ConfigOptions {
 }
 
 export async function withConfig<T>(opts: ConfigOptions, work: (session: ConfigSession) => Promise<T>): Promise<T> {
-  const config = await loadConfig({ ...(opts.config ? { configPath: opts.config } : {}), env: process.env });
   const logger = createLogger({ level: opts.verbose ? 'debug' : 'info' });
+  const config = await loadConfig({ ...(opts.config ? { configPath: opts.config } : {}), env: process.env, onWarning: (message) => logger.warn(message) });
   // Each chain in flight pins a connection for its whole run; leave room for elections and health.
   const warehouse = await openWarehouse({ databaseUrl: config.databaseUrl ?? undefined, logger, poolSize: Math.max(10, config.schedule.parallelChains + 4) });
   const controller = new AbortController();

@@ -1,5 +1,7 @@
 /** `spaaza-sync load-file FILE --chain N --exported-at ISO`: loads a voucher CSV downloaded by hand. */
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { describeFsError } from '../config/config-file.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { describeOffset } from '../extract/spaaza-time.js';
@@ -7,13 +9,12 @@ import { loadFile, type LoadFileResult } from '../load/load-file.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { instant, positiveInteger, ratio } from './arguments.js';
-import { maxClockSkewFromEnv, withWarehouse } from './warehouse-session.js';
+import { warehouseConfig, withWarehouse, type WarehouseOptions } from './warehouse-session.js';
 
-interface LoadFileOptions {
+interface LoadFileOptions extends WarehouseOptions {
   chain: number;
   exportedAt?: Date;
   maxRejectRatio?: number;
-  schema?: string;
   json: boolean;
   dryRun: boolean;
 }
@@ -26,13 +27,18 @@ export function registerLoadFileCommand(program: Command): void {
     .requiredOption('--chain <id>', 'the chain the file belongs to', positiveInteger)
     .option('--exported-at <instant>', "Spaaza's time of the export: the task's last_run_date (ISO 8601 with its zone); required", instant)
     .option('--dry-run', 'load in a transaction that is rolled back, and report what would change (inserted, updated, revived, status changes)', false)
-    .option('--max-reject-ratio <ratio>', `fail when more than this share of rows (and more than 100) is rejected (default ${DEFAULTS.maxRejectRatio})`, ratio)
-    .option('--schema <name>', 'warehouse schema (default: SPAAZA_SCHEMA, else "spaaza")')
+    .option('--max-reject-ratio <ratio>', `fail when more than this share of rows (and more than 100) is rejected (default: the configured sync.maxRejectRatio, ${DEFAULTS.maxRejectRatio})`, ratio)
+    .option('--schema <name>', 'warehouse schema (default: the configured one: SPAAZA_SCHEMA or schema, else "spaaza")')
+    .option('--config <path>', 'configuration file (default: SPAAZA_CONFIG, else ./config/spaaza-sync.json if present)')
     .option('--json', 'print the outcome as one JSON line', false)
     .action(async (file: string, opts: LoadFileOptions) => {
-      // Checked before the warehouse is opened: a load without a trustworthy time is refused outright.
-      const exportedAt = checkedExportTime(opts.exportedAt, maxClockSkewFromEnv());
-      await withWarehouse(opts, async ({ warehouse, schema, maxClockSkewMs, logger }) => {
+      // Checked before the warehouse is opened: a load without a trustworthy time, or of a file
+      // that cannot be read, is refused outright and leaves no trace.
+      const session = await warehouseConfig(opts);
+      const { config } = session;
+      const exportedAt = checkedExportTime(opts.exportedAt, config.sync.maxClockSkewMs);
+      if (file !== '-') await assertReadable(file);
+      await withWarehouse(opts, async ({ warehouse, schema, logger }) => {
         await migrateToLatest(warehouse.db, schema);
         const started = performance.now();
         const result = await loadFile({
@@ -41,10 +47,12 @@ export function registerLoadFileCommand(program: Command): void {
           chainId: opts.chain,
           file,
           exportedAt,
-          versionsValidUntil: new Date(Date.now() + maxClockSkewMs),
+          versionsValidUntil: new Date(Date.now() + config.sync.maxClockSkewMs),
           dryRun: opts.dryRun,
-          maxRejectRatio: opts.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
-          noExpiryFrom: DEFAULTS.noExpiryFrom,
+          maxRejectRatio: opts.maxRejectRatio ?? config.sync.maxRejectRatio,
+          noExpiryFrom: config.sync.noExpiryFrom,
+          maxRecordBytes: config.sync.maxRecordBytes,
+          batchRows: config.sync.mergeBatchRows,
           logger,
         });
         const seconds = (performance.now() - started) / 1000;
@@ -54,8 +62,21 @@ export function registerLoadFileCommand(program: Command): void {
           return;
         }
         process.stdout.write((opts.dryRun ? describeDryRun(file, opts.chain, result) : describeLoad(file, opts.chain, schema, result, seconds)).join('\n') + '\n');
-      });
+      }, session);
     });
+}
+
+/** A file that cannot be read is a usage error, found before anything is recorded. */
+async function assertReadable(file: string): Promise<void> {
+  try {
+    const handle = await open(file, 'r');
+    const info = await handle.stat();
+    await handle.close();
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`Cannot read ${file} (${describeFsError(code)}).`, ['<file>: give the path of a voucher CSV export, or - to read standard input']);
+  }
 }
 
 /**

@@ -7,8 +7,9 @@ export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('create or upgrade the warehouse schema (safe to run any time; applies only what is missing)')
-    .option('--schema <name>', 'warehouse schema (default: SPAAZA_SCHEMA, else "spaaza")')
-    .action(async (opts: { schema?: string }) => {
+    .option('--schema <name>', 'warehouse schema (default: the configured one: SPAAZA_SCHEMA or schema, else "spaaza")')
+    .option('--config <path>', 'configuration file (default: SPAAZA_CONFIG, else ./config/spaaza-sync.json if present)')
+    .action(async (opts: { schema?: string; config?: string }) => {
       await withWarehouse(opts, async ({ warehouse, schema }) => {
         const outcome = await migrateToLatest(warehouse.db, schema);
         process.stdout.write(

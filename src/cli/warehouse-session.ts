@@ -1,40 +1,43 @@
 /**
- * What the warehouse commands share: the schema (--schema, else SPAAZA_SCHEMA, else "spaaza"),
- * the warehouse (DATABASE_URL, else the embedded server), the clock bound (SPAAZA_MAX_CLOCK_SKEW),
- * and the logger. Read here, at the edge.
+ * What the warehouse-only commands (migrate, db, load-file) share with every other command: the
+ * one validated configuration (`--config`, the config file, then the environment), of which they
+ * need only the warehouse side; `--schema` may override its schema. Read here, at the edge.
  */
-import { parseDuration } from '../config/index.js';
-import { DEFAULTS } from '../defaults.js';
-import { ConfigError } from '../errors.js';
+import { loadWarehouseConfig, type WarehouseConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { assertSchemaName } from '../warehouse/migrate.js';
 import { openWarehouse, type Warehouse } from '../warehouse/warehouse.js';
 
 export interface WarehouseSession {
+  readonly config: WarehouseConfig;
   readonly warehouse: Warehouse;
+  /** The configured schema, or --schema. */
   readonly schema: string;
-  /** How far a time may be ahead of this host's clock (sync.maxClockSkew's variable). */
-  readonly maxClockSkewMs: number;
   readonly logger: Logger;
 }
 
-export async function withWarehouse<T>(opts: { schema?: string; verbose?: boolean }, work: (session: WarehouseSession) => Promise<T>): Promise<T> {
-  const schema = assertSchemaName(opts.schema ?? process.env.SPAAZA_SCHEMA ?? DEFAULTS.schema);
-  const maxClockSkewMs = maxClockSkewFromEnv();
-  const logger = createLogger({ level: opts.verbose ? 'debug' : 'info' });
-  const warehouse = await openWarehouse({ databaseUrl: process.env.DATABASE_URL, logger });
+export interface WarehouseOptions {
+  readonly config?: string;
+  readonly schema?: string;
+  readonly verbose?: boolean;
+  /** Log warnings only (the `db` command prints its own lines). */
+  readonly quiet?: boolean;
+}
+
+/** Runs `work` with the configured warehouse open; `loaded` when the command read the configuration already. */
+export async function withWarehouse<T>(opts: WarehouseOptions, work: (session: WarehouseSession) => Promise<T>, loaded?: Omit<WarehouseSession, 'warehouse'>): Promise<T> {
+  const session = loaded ?? (await warehouseConfig(opts, opts.quiet ? 'warn' : 'info'));
+  const warehouse = await openWarehouse({ databaseUrl: session.config.databaseUrl ?? undefined, logger: session.logger });
   try {
-    return await work({ warehouse, schema, maxClockSkewMs, logger });
+    return await work({ ...session, warehouse });
   } finally {
     await warehouse.close();
   }
 }
 
-/** SPAAZA_MAX_CLOCK_SKEW, as `sync` reads it (default 15 min). */
-export function maxClockSkewFromEnv(): number {
-  const text = process.env.SPAAZA_MAX_CLOCK_SKEW;
-  if (text === undefined || text.trim() === '') return DEFAULTS.maxClockSkewMs;
-  const ms = parseDuration(text.trim());
-  if (ms === undefined || ms < 1000) throw new ConfigError('SPAAZA_MAX_CLOCK_SKEW is not a duration of at least 1s.', ['SPAAZA_MAX_CLOCK_SKEW: write it with its unit, e.g. 15m or 1h']);
-  return ms;
+/** The configuration alone, for checks a command makes before it opens the warehouse. */
+export async function warehouseConfig(opts: WarehouseOptions, level: 'info' | 'warn' = 'info'): Promise<Omit<WarehouseSession, 'warehouse'>> {
+  const logger = createLogger({ level: opts.verbose ? 'debug' : level });
+  const config = await loadWarehouseConfig({ ...(opts.config ? { configPath: opts.config } : {}), env: process.env, onWarning: (message) => logger.warn(message) });
+  return { config, schema: assertSchemaName(opts.schema ?? config.schema), logger };
 }

@@ -12,12 +12,28 @@ export interface ConfigFileChoice {
   readonly path: string;
   /** Where the path came from; an explicit path must exist, the default one may not. */
   readonly from: '--config' | 'SPAAZA_CONFIG' | 'default';
+  /** The path as given, and the folder it is read from, for messages. */
+  readonly given?: string;
+  readonly cwd?: string;
+}
+
+/**
+ * Whether a value someone gave as a file path plainly is one (absolute, `./`, `../`, `~/`, or a
+ * `.json` name), so a message may repeat it. Anything else may be a secret put in the wrong place.
+ */
+export function looksLikePath(given: string): boolean {
+  return /^(\/|\.{1,2}[/\\]|~\/|[A-Za-z]:\\)/.test(given) || /\.json$/i.test(given);
+}
+
+/** How a message names the config file: by its path, when what was given plainly is one. */
+export function configFileName(choice: ConfigFileChoice): string {
+  return choice.given === undefined || looksLikePath(choice.given) ? choice.path : `the file named by ${choice.from} (relative to ${choice.cwd ?? '.'})`;
 }
 
 export function chooseConfigFile(options: { configPath?: string | undefined; env: Readonly<Record<string, string | undefined>>; cwd: string }): ConfigFileChoice {
-  if (options.configPath !== undefined) return { path: resolve(options.cwd, options.configPath), from: '--config' };
+  if (options.configPath !== undefined) return { path: resolve(options.cwd, options.configPath), from: '--config', given: options.configPath, cwd: options.cwd };
   const fromEnv = options.env.SPAAZA_CONFIG?.trim();
-  if (fromEnv) return { path: resolve(options.cwd, fromEnv), from: 'SPAAZA_CONFIG' };
+  if (fromEnv) return { path: resolve(options.cwd, fromEnv), from: 'SPAAZA_CONFIG', given: fromEnv, cwd: options.cwd };
   return { path: resolve(options.cwd, DEFAULT_CONFIG_PATH), from: 'default' };
 }
 
@@ -34,8 +50,9 @@ export async function readConfigFile(choice: ConfigFileChoice): Promise<ConfigFi
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && choice.from === 'default') return { kind: 'absent' };
-    const source = choice.from === 'default' ? '' : ` (from ${choice.from})`;
-    return { kind: 'problem', path: choice.path, problem: `${choice.path}${source}: cannot read the config file (${describeFsError(code)}); fix the path or create the file` };
+    const name = configFileName(choice);
+    const source = choice.from === 'default' || name !== choice.path ? '' : ` (from ${choice.from})`;
+    return { kind: 'problem', path: choice.path, problem: `${name}${source}: cannot read the config file (${describeFsError(code)}); fix the path or create the file` };
   }
   const body = text.replace(/^\uFEFF/, '');
   try {

@@ -1,6 +1,7 @@
 /**
  * The zod schemas of single config values, each with messages that say what is wrong and how to
- * write it instead. Values are quoted in messages only here, where none is a secret.
+ * write it instead. A text that fails to parse is never quoted back: it may be a secret pasted
+ * into the wrong variable (a token secret in SPAAZA_CHAIN_IDS, a password in SPAAZA_BASE_URL).
  */
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './durations.js';
@@ -13,9 +14,12 @@ interface IssueLike {
   readonly input?: unknown;
 }
 
-/** A value as a message shows it: text quoted and cut short, other JSON by its kind. */
+/**
+ * A rejected value as a message shows it: a text by its length only (the message names the key or
+ * variable, so the user knows where to look), a number or boolean as it is, other JSON by its kind.
+ */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') return value.trim() === '' ? 'a blank text' : `the text given (${[...value].length} ${[...value].length === 1 ? 'character' : 'characters'})`;
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
@@ -47,6 +51,7 @@ export function duration(options: { min?: number; max?: number } = {}) {
     })
     .transform((text, ctx) => {
       const ms = parseDuration(text.trim());
+      if (ms === undefined && /^\s*\d+(\.\d+)?\s*$/.test(text)) return fail(ctx, `${show(text)} is a number without a unit; write a duration with its unit, e.g. 600s, 10m, 2h, 1d`);
       if (ms === undefined) return fail(ctx, `${show(text)} is not a duration; ${DURATION_HINT}`);
       if (ms < min) return fail(ctx, `${show(text)} is too short; use at least ${formatDuration(min)}`);
       if (ms > max) return fail(ctx, `${show(text)} is too long; use at most ${formatDuration(max)}`);
@@ -142,7 +147,7 @@ export const baseUrl = z
     if (url.username !== '' || url.password !== '') {
       return fail(ctx, 'the URL holds a user name or password; remove it (the token goes in SPAAZA_TOKEN_ID and SPAAZA_TOKEN_SECRET)');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail(ctx, `${show(url.protocol)} is not supported; use an https:// URL`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail(ctx, 'is not an http(s) URL; use an https:// URL such as https://api.example.com');
     if (url.search !== '' || url.hash !== '') return fail(ctx, 'remove the query (?…) and fragment (#…) from the URL');
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
       return fail(ctx, `http is allowed only for a loopback host (127.0.0.1, ::1, localhost), not ${url.hostname}; use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`);
@@ -150,19 +155,35 @@ export const baseUrl = z
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   });
 
+const ENCODE_HINT = 'characters such as / ? # @ : in the password must be percent-encoded (%2F %3F %23 %40 %3A)';
+
 /** A PostgreSQL connection URL. The value is never repeated: it may hold a password. */
 export const postgresUrl = z
   .string({ error: (issue) => (issue.input === undefined ? 'missing' : 'expected a PostgreSQL connection URL as text') })
   .trim()
-  .refine(isPostgresUrl, { error: 'not a PostgreSQL connection URL; write it like postgres://user@host:5432/database' });
+  .superRefine((value, ctx) => {
+    const problem = postgresUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * What is wrong with a PostgreSQL URL, without repeating any of it. A fragment is refused too:
+ * PostgreSQL URLs have none, so a `#` is a password's character cut off from the rest of it.
+ */
+export function postgresUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `not a PostgreSQL connection URL (it does not parse: a port that is not a number, or an unencoded character of the password); write it like postgres://user:password@host:5432/database; ${ENCODE_HINT}`;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return 'not a PostgreSQL connection URL; it must start with postgres:// or postgresql://';
+  if (value.includes('#')) return `holds a "#", which PostgreSQL URLs do not have; ${ENCODE_HINT}`;
+  return undefined;
+}
 
 export function isPostgresUrl(value: string): boolean {
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'postgres:' || protocol === 'postgresql:';
-  } catch {
-    return false;
-  }
+  return postgresUrlProblem(value) === undefined;
 }
 
 export function isTimeZone(value: string): boolean {
@@ -189,7 +210,7 @@ export const dateFields = z
   .superRefine((fields, ctx) => {
     const seen = new Set<string>();
     fields.forEach((field, index) => {
-      if (seen.has(field)) ctx.addIssue({ code: 'custom', message: `${show(field)} is listed twice`, path: [index] });
+      if (seen.has(field)) ctx.addIssue({ code: 'custom', message: `"${field}" is listed twice`, path: [index] });
       seen.add(field);
     });
   });

@@ -1,5 +1,5 @@
 /** The configuration: loaded once by the CLI, then passed down as a frozen SyncConfig. */
-export { loadConfig, type LoadConfigOptions } from './load-config.js';
+export { loadConfig, loadWarehouseConfig, type LoadConfigOptions, type WarehouseConfig } from './load-config.js';
 export { redactConfig, redactDatabaseUrl, REDACTED } from './redact.js';
 export type { SyncConfig, ChainSettings } from './schema.js';
 export { ENV_VARS, type EnvVar, type EnvVarFormat } from './env-vars.js';

@@ -79,12 +79,14 @@ function addChainIds(tree: Record<string, unknown>, value: string, labels: Map<s
   const chains = spaaza.chains;
   if (!Array.isArray(chains)) return; // the schema reports the file's mistake
   const inFile = new Set(chains.map((entry: unknown) => (isPlainObject(entry) ? entry.id : entry)));
-  for (const item of splitList(value)) {
+  const items = splitList(value);
+  items.forEach((item, index) => {
     const id = /^[+-]?\d+$/.test(item) ? Number(item) : item;
-    if (typeof id === 'number' && inFile.has(id)) continue;
-    labels.set(pathKey(['spaaza', 'chains', chains.length]), 'SPAAZA_CHAIN_IDS');
+    if (typeof id === 'number' && inFile.has(id)) return;
+    // The position, not the value, locates a bad id: the value may be a secret pasted here.
+    labels.set(pathKey(['spaaza', 'chains', chains.length]), items.length === 1 ? 'SPAAZA_CHAIN_IDS' : `SPAAZA_CHAIN_IDS (item ${index + 1} of ${items.length})`);
     chains.push(id);
-  }
+  });
 }
 
 function sectionOf(tree: Record<string, unknown>, key: string, create = false): Record<string, unknown> | undefined {

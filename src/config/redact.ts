@@ -25,17 +25,25 @@ export function redactConfig(config: SyncConfig): unknown {
   };
 }
 
-/** A connection URL with its password (in the user part or any password parameter) as `***`. */
+/** Query parameters of a connection URL that are safe to show; any other one's value is `***`. */
+const SHOWN_PARAMETERS = new Set(['sslmode', 'application_name', 'connect_timeout', 'options', 'target_session_attrs', 'host', 'port', 'user', 'dbname']);
+
+/**
+ * A connection URL as it may be printed: the password (in the user part or any parameter not
+ * known to be harmless) as `***`, and no fragment, which only a misplaced `#` of a password makes.
+ * A URL that does not parse is not shown at all: nothing of it is known to be safe.
+ */
 export function redactDatabaseUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return REDACTED; // not parseable: nothing of it is known to be safe
+    return REDACTED;
   }
   if (parsed.password !== '') parsed.password = REDACTED;
+  parsed.hash = '';
   for (const key of [...parsed.searchParams.keys()]) {
-    if (/password/i.test(key)) parsed.searchParams.set(key, REDACTED);
+    if (!SHOWN_PARAMETERS.has(key.toLowerCase())) parsed.searchParams.set(key, REDACTED);
   }
-  return parsed.href;
+  return parsed.href.replaceAll(encodeURIComponent(REDACTED), REDACTED);
 }

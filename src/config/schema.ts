@@ -88,12 +88,17 @@ function scheduleShape() {
   };
 }
 
-function topShape(sources: SecretSources) {
+/** What the warehouse-only commands see instead of the spaaza section, which they never read. */
+const NO_SPAAZA: { baseUrl: string; chains: { id: number; token: { id: string; secret: string } }[] } = { baseUrl: '', chains: [] };
+
+const spaazaOf = (sources: SecretSources) => section(spaazaSection(sources));
+
+function topShape(sources: SecretSources, parts: SchemaParts = { spaaza: true }) {
   return {
     databaseUrl: field.postgresUrl.nullish(),
     databaseUrlFile: databaseUrlFile(sources).nullish(),
     schema: field.schemaName.prefault(D.schema),
-    spaaza: section(spaazaSection(sources)),
+    spaaza: parts.spaaza ? spaazaOf(sources) : (section(z.object({}).transform(() => NO_SPAAZA)) as unknown as ReturnType<typeof spaazaOf>),
     sync: section(syncSection()),
     extract: section(extractSection()),
     fullRefresh: section(
@@ -196,7 +201,7 @@ function syncSection() {
           ctx.addIssue({
             code: 'custom',
             path: ['lookback'],
-            message: `${field.show(formatDuration(lookback))} is shorter than sync.settle (${formatDuration(settle)}); make lookback at least the settle delay, or vouchers indexed late fall between two runs`,
+            message: `"${formatDuration(lookback)}" is shorter than sync.settle (${formatDuration(settle)}); make lookback at least the settle delay, or vouchers indexed late fall between two runs`,
           });
         }
       },
@@ -227,7 +232,7 @@ function extractSection() {
           ctx.addIssue({
             code: 'custom',
             path: ['pollMaxInterval'],
-            message: `${field.show(formatDuration(pollMaxInterval))} is shorter than extract.pollInitial (${formatDuration(pollInitial)}); make the longest wait at least the first one`,
+            message: `"${formatDuration(pollMaxInterval)}" is shorter than extract.pollInitial (${formatDuration(pollInitial)}); make the longest wait at least the first one`,
           });
         }
       },
@@ -245,10 +250,15 @@ function extractSection() {
     }));
 }
 
+/** Which sections a command needs; the warehouse-only commands leave out spaaza. */
+export interface SchemaParts {
+  readonly spaaza: boolean;
+}
+
 /** The schema of the config tree; parse it with `safeParseAsync` (secret files are read then). */
-export function createConfigSchema(sources: SecretSources) {
+export function createConfigSchema(sources: SecretSources, parts: SchemaParts = { spaaza: true }) {
   return z
-    .strictObject(topShape(sources), { error: objectError('the configuration') })
+    .strictObject(topShape(sources, parts), { error: objectError('the configuration') })
     .superRefine(
       (config, ctx) => {
         if (isPlainObject(config) && config.databaseUrl != null && config.databaseUrlFile != null) {

@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeFsError } from './config-file.js';
+import { describeFsError, looksLikePath } from './config-file.js';
 import { expected, fail, isPostgresUrl } from './fields.js';
 
 export interface SecretSources {
@@ -14,6 +14,8 @@ export interface SecretSources {
   readonly readTextFile: (path: string) => Promise<string>;
   /** Relative secret file paths are read from here: the config file's directory. */
   readonly baseDir: string;
+  /** Told the absolute path of each secret file read, so its permissions can be checked. */
+  readonly onSecretFile?: (path: string) => void;
 }
 
 /** What is wrong with a token secret, or undefined; `where` names its source, not its value. */
@@ -25,18 +27,22 @@ export function secretProblem(secret: string, where: string): string | undefined
 }
 
 /**
- * How a message names a secret file: by its path, unless the value does not look like a path
- * (no slash, no dot), when it may be a secret pasted into the wrong key; then only its folder.
+ * How a message names a secret file: by its path, unless the value is not plainly a path, when
+ * it may be a secret pasted into the wrong key; then only its folder.
  */
 function fileName(sources: SecretSources, path: string): string {
   const full = resolve(sources.baseDir, path);
-  return /[/\\.]/.test(path) ? full : `the file named here (in ${dirname(full)})`;
+  // A relative path of plain names with a folder or an extension (secrets/token, token.secret).
+  const plainRelative = /^[\w.-]+([/\\][\w.-]+)*$/.test(path) && (/[/\\]/.test(path) || /\.[a-z]{2,6}$/i.test(path));
+  return looksLikePath(path) || plainRelative ? full : `the file named here (in ${dirname(full)})`;
 }
 
 /** A secret file's content without its trailing newline. */
 async function readSecretFile(sources: SecretSources, path: string, ctx: z.RefinementCtx): Promise<string | undefined> {
   try {
-    return (await sources.readTextFile(resolve(sources.baseDir, path))).replace(/(\r?\n)+$/, '');
+    const text = await sources.readTextFile(resolve(sources.baseDir, path));
+    sources.onSecretFile?.(resolve(sources.baseDir, path));
+    return text.replace(/(\r?\n)+$/, '');
   } catch (error) {
     const reason = describeFsError((error as NodeJS.ErrnoException).code);
     ctx.addIssue({ code: 'custom', message: `cannot read ${fileName(sources, path)} (${reason}); give the path of a file holding the secret, and check its permissions` });

@@ -30,6 +30,9 @@ export interface LoadFileInput {
   readonly dryRun?: boolean;
   readonly maxRejectRatio: number;
   readonly noExpiryFrom: Date;
+  /** sync.maxRecordBytes and sync.mergeBatchRows, as the sync uses them (defaults when absent). */
+  readonly maxRecordBytes?: number;
+  readonly batchRows?: number;
   readonly logger: Logger;
   readonly stdin?: Readable;
 }
@@ -74,6 +77,8 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         ...(input.dryRun ? { dryRun: true } : {}),
         maxRejectRatio: input.maxRejectRatio,
         noExpiryFrom: input.noExpiryFrom,
+        ...(input.maxRecordBytes !== undefined ? { maxRecordBytes: input.maxRecordBytes } : {}),
+        ...(input.batchRows !== undefined ? { batchRows: input.batchRows } : {}),
         logger,
       });
       return { ...result, syncRunId };

@@ -4,6 +4,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { redactDatabaseUrl } from '../config/redact.js';
 import { WarehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
@@ -41,7 +42,7 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
       psql: `PGPASSFILE=${embedded.passFile} psql ${embedded.displayUrl}`,
     });
   }
-  const displayUrl = embedded?.displayUrl ?? redactConnectionString(connectionString);
+  const displayUrl = embedded?.displayUrl ?? redactDatabaseUrl(connectionString);
 
   const pool = new pg.Pool({
     connectionString,
@@ -84,16 +85,3 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   };
 }
 
-/** A connection string with its password (URL or key=value form) replaced by `***`. */
-export function redactConnectionString(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '***';
-    for (const key of [...url.searchParams.keys()]) {
-      if (/pass|secret|token/i.test(key)) url.searchParams.set(key, '***');
-    }
-    return url.toString();
-  } catch {
-    return connectionString.replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
-  }
-}

@@ -2,7 +2,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_DEFAULTS, loadConfig, type SyncConfig } from '../../../src/config/index.js';
+import { CONFIG_DEFAULTS, loadConfig, loadWarehouseConfig, type SyncConfig } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/errors.js';
 import { FILE_KEYS } from '../../../src/config/schema.js';
 import { MINIMAL_ENV, OTHER_TOKEN_ID, SECRET, TOKEN_ID, TempDir, load, oneProblem, refused } from './config-fixture.js';
 
@@ -256,5 +257,26 @@ describe('the example file', () => {
       assert.deepEqual(values, CONFIG_DEFAULTS[section], section);
     }
     assert.equal(json.schema, CONFIG_DEFAULTS.schema);
+  });
+});
+
+describe('loadWarehouseConfig: the warehouse side alone', () => {
+  it('needs no Spaaza address, chain or token, and reads the rest as loadConfig does', async () => {
+    const config = await loadWarehouseConfig({ env: { DATABASE_URL: 'postgres://app@db:5432/w', SPAAZA_SCHEMA: 'wh', SPAAZA_NO_EXPIRY_FROM: '2040-01-01' }, cwd: '/' });
+    assert.equal(config.databaseUrl, 'postgres://app@db:5432/w');
+    assert.equal(config.schema, 'wh');
+    assert.equal(config.sync.noExpiryFrom.toISOString(), '2040-01-01T00:00:00.000Z');
+    assert.ok(!('spaaza' in config));
+  });
+
+  it('still reports every problem of the parts it reads, and none of the spaaza section', async () => {
+    await assert.rejects(
+      loadWarehouseConfig({ env: { DATABASE_URL: 'mysql://x', SPAAZA_SCHEMA: 'Bad-Name', SPAAZA_CHAIN_IDS: 'abc', SPAAZA_BASE_URL: 'nope' }, cwd: '/' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.map((p) => p.slice(0, p.indexOf(': '))), ['DATABASE_URL', 'schema (SPAAZA_SCHEMA)']);
+        return true;
+      },
+    );
   });
 });

@@ -52,7 +52,7 @@ describe('chains and tokens', () => {
   it('refuses a chain listed twice in the file or in SPAAZA_CHAIN_IDS', async () => {
     const file = configFile({ spaaza: { chains: [1764, 1765, 1764] } });
     assert.match(await oneProblem({ configPath: file, env: { ...MINIMAL_ENV }, cwd }, 'spaaza.chains[2]'), /chain 1764 is listed twice \(also at spaaza\.chains\[0\]\)/);
-    await oneProblem({ env: { ...MINIMAL_ENV, SPAAZA_CHAIN_IDS: '1764,1765,1765' }, cwd }, 'SPAAZA_CHAIN_IDS');
+    await oneProblem({ env: { ...MINIMAL_ENV, SPAAZA_CHAIN_IDS: '1764,1765,1765' }, cwd }, 'SPAAZA_CHAIN_IDS (item 3 of 3)');
   });
 
   it('refuses chain ids that are not positive whole numbers', async () => {
@@ -208,5 +208,12 @@ describe('redactConfig', () => {
   it('keeps a URL without a password, and hides one it cannot parse', () => {
     assert.equal(redactDatabaseUrl('postgres://app@db/w'), 'postgres://app@db/w');
     assert.equal(redactDatabaseUrl('::not a url:secret@'), '***');
+  });
+
+  it('hides every parameter not known to be harmless, and any fragment (a misplaced # of a password)', () => {
+    assert.equal(redactDatabaseUrl('postgres://u:pw@h:5432/db?sslpassword=x&sslmode=require'), 'postgres://u:***@h:5432/db?sslpassword=***&sslmode=require');
+    assert.equal(redactDatabaseUrl('postgres://u:pw@h/db?sslkey=/k&passfile=/p'), 'postgres://u:***@h/db?sslkey=***&passfile=***');
+    // A password of digits before an unencoded '#' parses as a port: the rest must not show.
+    assert.equal(redactDatabaseUrl('postgres://u:12#cdSecretX1@127.0.0.1/test'), 'postgres://u:12');
   });
 });
