@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, Migrator, sql } from 'kysely';
 import { ConfigError, WarehouseError } from '../errors.js';
+import { MIGRATION_LOCK_NAMESPACE } from './migration-lock.js';
 
 /** The migrations shipped with the package (src/… and dist/… both sit two levels below it). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -61,7 +62,7 @@ export async function migrateToLatest(
   dir: string = MIGRATIONS_DIR,
 ): Promise<MigrateOutcome> {
   assertSchemaName(schema);
-  await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
+  await createSchema(db, schema);
   const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir, schema), migrationTableSchema: schema });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
@@ -74,6 +75,24 @@ export async function migrateToLatest(
   }
   const current = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
   return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName), current };
+}
+
+/**
+ * CREATE SCHEMA IF NOT EXISTS is not safe against itself: two first runs racing on a fresh
+ * schema can both miss it, and one fails on the catalog's unique index. Under a transaction lock
+ * of the schema, the second waits and then finds it.
+ */
+async function createSchema(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  db: Kysely<any>,
+  schema: string,
+): Promise<void> {
+  const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${schema}`.execute(db);
+  if (exists.rows[0]!.n > 0) return;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${MIGRATION_LOCK_NAMESPACE}), hashtext(${schema}))`.execute(trx);
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(trx);
+  });
 }
 
 /** Applied and pending migrations of a schema, without changing anything. */

@@ -2,12 +2,13 @@
  * The one way the rest of the code reaches the warehouse: a `pg` pool and a Kysely instance over
  * it, from DATABASE_URL when given, else from an embedded PostgreSQL kept under `.spaaza-sync/`.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { redactDatabaseUrl } from '../config/redact.js';
 import { WarehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
+import { WarehouseDialect } from './migration-lock.js';
 
 export interface Warehouse {
   readonly pool: pg.Pool;
@@ -54,6 +55,9 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (error) => logger.warn('warehouse connection lost', { error: error.message }));
+  // Nor may a client in use, such as the connection kysely's Migrator holds: without a listener
+  // its 'error' event would kill the process, though the query in flight rejects anyway.
+  pool.on('connect', (client) => client.on('error', (error) => logger.debug('a warehouse connection failed', { error: error.message })));
   try {
     const client = await pool.connect();
     client.release();
@@ -67,7 +71,7 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
       { retryable: true, cause },
     );
   }
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely({ dialect: new WarehouseDialect({ pool }) });
 
   let closed = false;
   return {
