@@ -1,7 +1,8 @@
 /**
  * `/_control`: the simulator's test and demo controls over HTTP, guarded by the admin token
  * (`Authorization: Bearer <admin token>`). Move the clock, change vouchers, script faults, pick
- * the CSV dialect, and read the ground truth a correct warehouse must equal.
+ * the CSV dialect, and read the ground truth a correct warehouse must equal and the export tasks
+ * clients have created.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +17,7 @@ import { HttpError, badRequest, conflict, notFound } from './http-error.js';
 import { readJson, sendJson } from './http.js';
 import { parseIsoSeconds } from './segment.js';
 import type { SimulatorState } from './simulator.js';
+import { stateJson, taskJson } from './tasks.js';
 import { EXPORT_FIELDS, VOUCHER_TYPES, type Voucher } from './voucher.js';
 import { formatTimestamp } from './csv-dialect.js';
 
@@ -86,6 +88,10 @@ export async function handleControlApi(sim: SimulatorState, req: IncomingMessage
       }
       case 'GET /calls':
         return sendJson(res, 200, sim.faults.calls());
+      // Every task of every chain, oldest first, with all its logs: what clients asked for, seen
+      // without a token's scope, the list's paging or the fault plan (an observer draws no fault).
+      case 'GET /tasks':
+        return sendJson(res, 200, sim.tasks.list().reverse().map((t) => taskJson(t, stateJson(t), t.logs.length)));
       case 'GET /faults':
         return sendJson(res, 200, { rules: sim.faults.rulesInForce() });
       case 'PUT /faults':

@@ -76,6 +76,13 @@ export function control<T = unknown>(sim: Simulator, method: Dispatcher.HttpMeth
   return api<T>(sim, method, `/_control${path}`, { auth: auth === undefined ? `Bearer ${sim.adminToken}` : auth, body });
 }
 
+/** `GET /_control/tasks`: every task the simulator holds, of every chain, oldest first. */
+export async function allTasks(sim: Simulator): Promise<TaskJson[]> {
+  const reply = await control<TaskJson[]>(sim, 'GET', '/tasks');
+  if (reply.status !== 200) throw new Error(`GET /_control/tasks answered ${reply.status}: ${reply.text}`);
+  return reply.body;
+}
+
 export type Json = Record<string, unknown>;
 
 /** A segment of the documented shape (`entity: people`, `index: vouchers`). */
