@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { DEFAULTS } from '../defaults.js';
 import { LoadError, SpaazaSyncError } from '../errors.js';
+import { ruleForError } from '../failure-table.js';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
 import { emptyTransformStats, recordsUnaccounted, type TransformStats } from '../transform/read-voucher-csv.js';
@@ -107,7 +108,8 @@ export class WindowLoadError extends LoadError {
     readonly firstRejects: readonly Reject[],
   ) {
     super(errorCode(original), original.message, {
-      retryable: original instanceof SpaazaSyncError ? original.retryable : true,
+      // Ours say so; anything else (a SQLSTATE, a stream's error) is judged by the one table.
+      retryable: original instanceof SpaazaSyncError ? original.retryable : ruleForError(original).retry,
       cause: original,
     });
   }

@@ -14,6 +14,7 @@ import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { SyncMetrics } from './metrics.js';
 import { PgRunCoordinator } from './pg-run-coordinator.js';
+import { isWarehouseUnavailable } from '../failure-table.js';
 
 export interface DaemonOptions {
   readonly config: SyncConfig;
@@ -136,7 +137,7 @@ export class SyncDaemon {
       try {
         return await work();
       } catch (error) {
-        if (!isConnectionError(error) || attempt >= 6 || this.controller.signal.aborted) throw error;
+        if (!isWarehouseUnavailable(error) || attempt >= 6 || this.controller.signal.aborted) throw error;
         const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
         this.options.logger.warn('the warehouse is unreachable; retrying', { what, attempt, delayMs: Math.round(delay), error: (error as Error).message });
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -165,12 +166,3 @@ export function intervalMs(expression: string, timezone: string): number {
   }
 }
 
-/** Errors that mean "the database is not there right now", as opposed to a bug or bad data. */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code ?? '';
-  const message = error instanceof Error ? error.message : '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'warehouse_unreachable'].includes(code) ||
-    /Connection terminated|connection (is )?closed|terminating connection/i.test(message)
-  );
-}

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
+import { ruleForError } from '../failure-table.js';
 import { ExtractError } from '../extract/errors.js';
 import { redactText, redactUrl } from '../extract/redact.js';
 import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.js';
@@ -305,14 +306,25 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
     } catch (error) {
       body.body.destroy();
       if (last || ctx.signal.aborted || !retryable(error)) throw error;
-      logger.warn('the download broke off; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
+      // The run's connection holds the chain's lock: once it is gone, no attempt may write.
+      if (!(await stillConnected(db))) {
+        throw new WindowError('warehouse_connection_lost', `The warehouse connection was lost during the load (${(error as Error).message}); the window was rolled back and the next run resumes its export task.`, true, error);
+      }
+      logger.warn('the load failed in a way another try may fix; rolled back, retrying the window with a fresh URL', { attempt, error: (error as Error).message });
     }
   }
 }
 
-/** Whether a fresh download may help: our own errors say so; anything else (a broken stream) may. */
+/** Whether another attempt may help: our own errors say so; anything else asks the one failure table. */
 function retryable(error: unknown): boolean {
-  return error instanceof SpaazaSyncError ? error.retryable : true;
+  return error instanceof SpaazaSyncError ? error.retryable : ruleForError(error).retry;
+}
+
+async function stillConnected(db: ClientBase): Promise<boolean> {
+  return db.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Counts the body's bytes and fails before COMMIT when fewer arrive than Content-Length said. */
