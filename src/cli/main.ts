@@ -1,11 +1,10 @@
 /**
- * The `spaaza-sync` command line. Each command lives in its own module; this file wires them up
- * and maps errors to exit codes: 0 success, 1 a run failed, 2 bad config or usage, 3 skipped
- * because another run holds a chain's lock.
+ * The `spaaza-sync` command line. Each command lives in its own module; this file wires them up,
+ * and report-failure.ts maps errors to exit codes: 0 success, 1 a run failed, 2 bad config or
+ * usage, 3 skipped because another run holds a chain's lock.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ChainLockedError, ConfigError, SpaazaSyncError } from '../errors.js';
 import { registerDbCommand } from './db-command.js';
 import { registerLoadFileCommand } from './load-file-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -15,8 +14,7 @@ import { registerScheduleCommand } from './schedule-command.js';
 import { registerResetCommand } from './reset-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerSyncCommands } from './sync-commands.js';
-
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
+import { EXIT, reportFailure } from './report-failure.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -49,20 +47,7 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help and --version exit 0
     }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
-      return EXIT.usage;
-    }
-    if (error instanceof ChainLockedError) {
-      process.stderr.write(`${error.message}\n`);
-      return EXIT.locked;
-    }
-    if (error instanceof SpaazaSyncError) {
-      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
-      return EXIT.runFailed;
-    }
-    process.stderr.write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return EXIT.runFailed;
+    return reportFailure(error, (text) => process.stderr.write(text));
   }
 }
 

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { ChainLockedError, ConfigError } from '../errors.js';
 import { tryLockChain } from '../load/chain-lock.js';
 import { resetChain } from '../load/reset-chain.js';
+import { failRunsOfDeadProcesses } from '../load/run-history.js';
 import { warehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
 import { latestPossible, readSpaazaClock } from '../sync/spaaza-clock.js';
@@ -58,6 +59,7 @@ export function registerResetCommand(program: Command): void {
         const client = await warehouse.pool.connect();
         try {
           if (!(await tryLockChain(client, config.schema, chain.id))) throw new ChainLockedError(chain.id);
+          await failRunsOfDeadProcesses(client, tables, chain.id);
           const restampTo = clock.source === 'spaaza' ? clock.now : new Date(clock.now.getTime() - clock.toleranceMs);
           const outcome = await resetChain(client, tables, { chainId: chain.id, runId: randomUUID(), stream: 'vouchers', watermark: opts.watermark, restampAfter: latest, restampTo });
           process.stdout.write(

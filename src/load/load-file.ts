@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { tryLockChain } from './chain-lock.js';
 import { insertRejects, loadWindow, WindowLoadError, type LoadResult } from './load-window.js';
-import { createRun, markFailed } from './run-history.js';
+import { createRun, failRunsOfDeadProcesses, markFailed } from './run-history.js';
 import { warehouseTables } from './tables.js';
 
 export interface LoadFileInput {
@@ -49,10 +49,12 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
   // A dedicated connection, destroyed at the end so that its session lock can never linger.
   const client = await input.warehouse.pool.connect();
   // Opened only once the connection exists, so a failed connect leaks no file handle.
-  const opened: Readable[] = [fromStdin ? (input.stdin ?? process.stdin) : createReadStream(input.file)];
+  const opened: Readable[] = [fromStdin ? (input.stdin ?? process.stdin) : readFile(input.file)];
   const source = opened[0]!;
   try {
     if (!(await tryLockChain(client, input.schema, input.chainId))) throw new ChainLockedError(input.chainId);
+    const orphans = await failRunsOfDeadProcesses(client, tables, input.chainId);
+    if (orphans.length) input.logger.warn('marked failed the unfinished load-file runs of processes that died', { chain: input.chainId, syncRunIds: orphans });
     // A dry run makes its run row inside the transaction it rolls back: it leaves no trace.
     if (input.dryRun) await client.query('BEGIN');
     const syncRunId = await createRun(client, tables, {
@@ -71,7 +73,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         syncRunId,
         source,
         // Standard input cannot be read twice; a file can.
-        ...(fromStdin ? {} : { reopen: () => opened[opened.push(createReadStream(input.file)) - 1]! }),
+        ...(fromStdin ? {} : { reopen: () => opened[opened.push(readFile(input.file)) - 1]! }),
         exportedAt,
         ...(input.versionsValidUntil ? { versionsValidUntil: input.versionsValidUntil } : {}),
         ...(input.dryRun ? { dryRun: true } : {}),
@@ -107,4 +109,14 @@ async function recordOnFreshConnection(input: LoadFileInput, tables: ReturnType<
   } catch (recordError) {
     input.logger.warn('could not record the failed load', { error: recordError });
   }
+}
+
+/**
+ * The file as a stream whose open error (gone, unreadable) waits for the reader: an 'error'
+ * emitted before the load reads it would otherwise be unhandled and kill the process.
+ */
+function readFile(file: string): Readable {
+  const stream = createReadStream(file);
+  stream.on('error', () => {}); // the reader gets the same error from the destroyed stream
+  return stream;
 }

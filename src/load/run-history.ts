@@ -106,3 +106,20 @@ export async function setRunState(client: ClientBase, tables: WarehouseTables, i
 export async function addWarning(client: ClientBase, tables: WarehouseTables, id: number, warning: string): Promise<void> {
   await client.query(`UPDATE ${tables.syncRuns} SET warnings = array_append(warnings, $2) WHERE id = $1`, [id, warning]);
 }
+
+/**
+ * Rows of this chain that no process can finish any more: every run works under the chain's lock,
+ * so once the caller holds it, a `file` row still in progress belongs to a process that died (a
+ * sync window's row is different: it keeps its export task, and the next run of its mode resumes
+ * it). Marked failed with the reason; returns their ids.
+ */
+export async function failRunsOfDeadProcesses(client: ClientBase, tables: WarehouseTables, chainId: number): Promise<number[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE ${tables.syncRuns} SET state = 'failed', finished_at = clock_timestamp(), error_code = 'process_died',
+       error_message = 'the process running it ended before it finished (killed, or its host went away); nothing of it was committed. Found by the next run of the chain'
+     WHERE chain_id = $1 AND mode = 'file' AND state NOT IN ('committed', 'failed', 'abandoned')
+     RETURNING id`,
+    [chainId],
+  );
+  return rows.map((r) => Number(r.id));
+}

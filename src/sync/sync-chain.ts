@@ -12,7 +12,7 @@ import { describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { tryLockChain } from '../load/chain-lock.js';
-import { addWarning, createRun } from '../load/run-history.js';
+import { addWarning, createRun, failRunsOfDeadProcesses } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
 import { runWindow, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
@@ -102,6 +102,8 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
       logger.warn('another run holds this chain; skipped');
       return { chainId: input.chainId, status: 'locked', windows, watermark: null };
     }
+    const orphans = await failRunsOfDeadProcesses(db, input.tables, input.chainId);
+    if (orphans.length) logger.warn('marked failed the unfinished load-file runs of processes that died', { syncRunIds: orphans });
     const run = new ChainRun(input, db, logger, windows);
     // Spaaza's clock first: one wrong reading must stop the run before anything moves.
     await spaazaNow(input.api);

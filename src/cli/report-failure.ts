@@ -1,0 +1,43 @@
+/**
+ * How a command's failure reaches the operator: one line that names the error and what to do,
+ * and the exit code (1 a run failed, 2 bad config or usage, 3 a chain was locked). A stack trace
+ * is printed only for what can only be a bug: an operational failure (a missing file, a refused
+ * connection, a lost server) is a sentence, never a trace.
+ */
+import { ChainLockedError, ConfigError, SpaazaSyncError } from '../errors.js';
+import { ruleForError } from '../failure-table.js';
+
+export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
+
+export function reportFailure(error: unknown, write: (text: string) => void): number {
+  if (error instanceof ConfigError) {
+    write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof ChainLockedError) {
+    write(`${error.message}\n`);
+    return EXIT.locked;
+  }
+  if (error instanceof SpaazaSyncError) {
+    write(`error [${error.code}]: ${error.message}\n`);
+    return EXIT.runFailed;
+  }
+  const operational = operationalCode(error);
+  if (operational) {
+    write(`error [${operational}]: ${(error as Error).message}. It is not a bug of spaaza-sync: check the warehouse, the network and the paths given, then run the command again.\n`);
+    return EXIT.runFailed;
+  }
+  write(`unexpected error (a bug of spaaza-sync; please report it with what follows): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.runFailed;
+}
+
+/** The code of a failure of the world outside (a system call, the network, PostgreSQL), if it is one. */
+function operationalCode(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  if (typeof syscall === 'string' && typeof code === 'string') return code; // fs and net errors
+  if (typeof code === 'string' && typeof (error as { severity?: unknown }).severity === 'string') return `sqlstate_${code}`;
+  const rule = ruleForError(error);
+  if (rule.kind !== 'other') return typeof code === 'string' ? code : rule.kind;
+  return undefined;
+}
