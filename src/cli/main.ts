@@ -12,6 +12,7 @@ import { registerSimulatorCommand } from './simulator-command.js';
 import { registerCheckCommand } from './check-command.js';
 import { registerScheduleCommand } from './schedule-command.js';
 import { registerResetCommand } from './reset-command.js';
+import { registerAbandonCommand } from './abandon-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerSyncCommands } from './sync-commands.js';
 import { EXIT, reportFailure } from './report-failure.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program, (code) => (commandExitCode = code));
   registerCheckCommand(program, (code) => (commandExitCode = code));
   registerResetCommand(program);
+  registerAbandonCommand(program);
   registerMigrateCommand(program);
   registerLoadFileCommand(program);
   registerSimulatorCommand(program);

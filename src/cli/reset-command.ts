@@ -5,7 +5,6 @@
  * and is refused while another run holds the chain (exit 3). It asks first, unless `--yes`.
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ChainLockedError, ConfigError } from '../errors.js';
 import { tryLockChain } from '../load/chain-lock.js';
@@ -18,6 +17,7 @@ import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { instant, positiveInteger } from './arguments.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
+import { requireConfirmation } from './confirm.js';
 
 interface ResetOptions extends ConfigOptions {
   chain: number;
@@ -51,9 +51,7 @@ export function registerResetCommand(program: Command): void {
         }
         const current = await readWatermark(warehouse.pool, tables, chain.id, 'vouchers');
         const question = `Move the watermark of chain ${chain.id} from ${current ? isoZ(current) : 'none'} to ${isoZ(opts.watermark)}, and restamp row versions dated after ${isoZ(latest)}?`;
-        if (!opts.yes && !(await confirmed(question))) {
-          throw new ConfigError('Nothing was changed.', [process.stdin.isTTY ? 'the reset was not confirmed' : 'standard input is not a terminal: add --yes to reset without a prompt']);
-        }
+        await requireConfirmation(question, opts.yes, 'reset');
 
         // A dedicated connection, destroyed at the end, so its session lock never lingers.
         const client = await warehouse.pool.connect();
@@ -70,14 +68,4 @@ export function registerResetCommand(program: Command): void {
         }
       });
     });
-}
-
-async function confirmed(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
-  } finally {
-    prompt.close();
-  }
 }

@@ -23,6 +23,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
     pollInitial: '250ms',
     pollMaxInterval: '60s',
     pollDeadline: '60m',
+    abandonAfterDeadlines: 2,
     downloadAttempts: 3,
     requestTimeout: '30s',
     executeTimeout: '15m',

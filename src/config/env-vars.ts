@@ -56,6 +56,7 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
   v('SPAAZA_POLL_INITIAL', 'extract.pollInitial', 'duration', '250ms', 'First wait before polling a new export task; each later wait is 1.5 times longer.'),
   v('SPAAZA_POLL_MAX_INTERVAL', 'extract.pollMaxInterval', 'duration', '60s', 'Longest wait between two polls of a task.'),
   v('SPAAZA_POLL_DEADLINE', 'extract.pollDeadline', 'duration', '60m', 'How long a run waits for an export task to finish; the task is kept for the next run.'),
+  v('SPAAZA_ABANDON_AFTER_DEADLINES', 'extract.abandonAfterDeadlines', 'integer', '2', 'A task still unfinished after this many poll deadlines (over as many runs) is abandoned as stuck, and its window planned afresh with a new task.'),
   v('SPAAZA_DOWNLOAD_ATTEMPTS', 'extract.downloadAttempts', 'integer', '3', 'Attempts to download one export, each with a fresh download URL.'),
   v('SPAAZA_REQUEST_TIMEOUT', 'extract.requestTimeout', 'duration', '30s', 'Timeout of one Services API request.'),
   v('SPAAZA_EXECUTE_TIMEOUT', 'extract.executeTimeout', 'duration', '15m', 'Timeout of POST /tasks/{id}/execute, which may block while the export runs.'),

@@ -19,7 +19,7 @@ import type { ReconcileOptions } from '../load/reconcile-deletions.js';
 import { markFailed, setRunState, type RunMode } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import type { Failpoints } from './failpoints.js';
-import { markAbandoned, setDownloading, setTask } from './run-rows.js';
+import { countPollDeadline, markAbandoned, setDownloading, setTask } from './run-rows.js';
 import { isoZ } from './windows.js';
 
 export interface SyncSettings {
@@ -30,6 +30,8 @@ export interface SyncSettings {
   readonly pollInitialMs: number;
   readonly pollMaxIntervalMs: number;
   readonly pollDeadlineMs: number;
+  /** A task that outlives this many poll deadlines is stuck: abandoned, its window planned again. */
+  readonly abandonAfterDeadlines: number;
   readonly downloadAttempts: number;
   readonly maxRejectRatio: number;
   readonly mergeBatchRows: number;
@@ -173,6 +175,15 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     if (error instanceof ExtractError && error.code === 'download_unavailable' && job.taskId !== null) {
       await markAbandoned(db, tables, job.rowId, error.message);
       return { kind: 'abandoned', reason: error.message };
+    }
+    if (error instanceof WindowError && error.code === 'poll_deadline') {
+      const deadlines = await countPollDeadline(db, tables, job.rowId);
+      if (deadlines >= ctx.settings.abandonAfterDeadlines) {
+        const reason = `its export task ${job.taskId ?? ''} was still unfinished after ${deadlines} poll deadlines of ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s (extract.abandonAfterDeadlines): stuck at Spaaza; abandoned, and its window planned afresh`.replace('task  ', 'task ');
+        logger.warn('abandoned a stuck export task', { syncRunId: job.rowId, deadlines });
+        await markAbandoned(db, tables, job.rowId, reason, 'task_stuck');
+        return { kind: 'abandoned', reason };
+      }
     }
     if (error instanceof WindowError && error.keptForResume) throw error;
     if (ctx.signal.aborted) {

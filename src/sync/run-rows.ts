@@ -46,8 +46,15 @@ export async function setDownloading(client: ClientBase, tables: WarehouseTables
   await client.query(`UPDATE ${tables.syncRuns} SET state = 'downloading', source = $2 WHERE id = $1`, [id, source]);
 }
 
-export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2 WHERE id = $1`, [id, reason]);
+/** Finishes a row that will not be completed; `code` says why when a rule or an operator decided it. */
+export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string, code: string | null = null): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2, error_code = $3 WHERE id = $1`, [id, reason, code]);
+}
+
+/** One more poll deadline passed with the row's task unfinished; returns how many so far. */
+export async function countPollDeadline(client: ClientBase, tables: WarehouseTables, id: number): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(`UPDATE ${tables.syncRuns} SET poll_deadlines = poll_deadlines + 1 WHERE id = $1 RETURNING poll_deadlines AS n`, [id]);
+  return rows[0]?.n ?? 0;
 }
 
 /** Rows of this chain and mode a crash or deadline left unfinished, oldest first. */
@@ -59,7 +66,11 @@ export async function unfinishedRows(client: ClientBase, tables: WarehouseTables
      ORDER BY id`,
     [chainId, mode],
   );
-  return rows.map((r) => ({
+  return rows.map(toRunRow);
+}
+
+function toRunRow(r: Record<string, unknown>): RunRow {
+  return {
     id: Number(r.id),
     runId: r.run_id as string,
     chainId: Number(r.chain_id),
@@ -70,7 +81,7 @@ export async function unfinishedRows(client: ClientBase, tables: WarehouseTables
     taskId: r.task_id === null ? null : Number(r.task_id),
     taskMarker: r.task_marker as string | null,
     startedAt: r.started_at as Date,
-  }));
+  };
 }
 
 /** The windows rows of these runs cover: committed, or still to be finished. */
@@ -83,4 +94,27 @@ export async function windowsOfRuns(client: ClientBase, tables: WarehouseTables,
     [chainId, runIds],
   );
   return rows.map((r) => ({ start: r.window_start, end: r.window_end }));
+}
+
+/** Every unfinished row of a chain, of any mode, oldest first; or only those of one run (`sync_runs.id` or `run_id`). */
+export async function unfinishedRowsOfChain(client: ClientBase, tables: WarehouseTables, chainId: number, run?: { id: number } | { runId: string }): Promise<RunRow[]> {
+  const filter = run === undefined ? '' : 'id' in run ? 'AND id = $2' : 'AND run_id = $2::uuid';
+  const { rows } = await client.query(
+    `SELECT id, run_id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
+     FROM ${tables.syncRuns}
+     WHERE chain_id = $1 AND state NOT IN ('committed', 'failed', 'abandoned') ${filter}
+     ORDER BY id`,
+    run === undefined ? [chainId] : [chainId, 'id' in run ? run.id : run.runId],
+  );
+  return rows.map(toRunRow);
+}
+
+/** Abandons these rows (those still unfinished), with the reason; returns the ids it changed. */
+export async function abandonRows(client: ClientBase, tables: WarehouseTables, ids: readonly number[], reason: string, code: string): Promise<number[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_code = $3, error_message = $2
+     WHERE id = ANY($1::bigint[]) AND state NOT IN ('committed', 'failed', 'abandoned') RETURNING id`,
+    [ids, reason, code],
+  );
+  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
 }

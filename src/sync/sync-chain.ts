@@ -15,7 +15,7 @@ import { tryLockChain } from '../load/chain-lock.js';
 import { addWarning, createRun, failRunsOfDeadProcesses } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
-import { runWindow, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
+import { runWindow, WindowError, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
 import type { Failpoints } from './failpoints.js';
 import { isMarkerOf, markAbandoned, setMarker, taskMarker, unfinishedRows, windowsOfRuns, type RunRow } from './run-rows.js';
 import { backfillSteps, isoZ, planBackfill, planIncremental, type TimeWindow } from './windows.js';
@@ -278,7 +278,9 @@ class ChainRun {
   private async runNew(planned: readonly (TimeWindow | null)[]): Promise<void> {
     for (const window of planned) {
       if (this.stopping()) return; // shutting down: plan nothing more
-      await this.runRow(await this.newRow(window), window);
+      const outcome = await this.runRow(await this.newRow(window), window);
+      // A fresh task given up at once (abandonAfterDeadlines 1): later windows could not move the watermark past it.
+      if (outcome.kind === 'abandoned') throw new WindowError('task_stuck', `A new export task was abandoned: ${outcome.reason}. The next run plans the window again.`, true);
     }
   }
 

@@ -103,7 +103,8 @@ describe('sync under faults', () => {
         assert.equal(again.outcomes[0]!.error?.code, 'poll_deadline');
         assert.equal(h.sim.calls().create_task, creates, 'no second export was created');
       },
-      { SPAAZA_POLL_DEADLINE: '1s' },
+      // Below the limit of deadlines a task may outlive (test/integration/sync/unstick.test.ts goes past it).
+      { SPAAZA_POLL_DEADLINE: '1s', SPAAZA_ABANDON_AFTER_DEADLINES: '3' },
     );
   });
 

@@ -68,7 +68,7 @@ describe('one configuration for every command', () => {
   const modes = async () =>
     (await warehouse.pool.query<{ mode: string }>(`SELECT DISTINCT mode FROM ${SCHEMA}.sync_runs ORDER BY mode`)).rows.map((r) => r.mode);
 
-  it('migrate, db, check, sync, status, load-file, reset, full-refresh and schedule all reach the warehouse of databaseUrlFile', async () => {
+  it('migrate, db, check, sync, status, load-file, reset, abandon, full-refresh and schedule all reach the warehouse of databaseUrlFile', async () => {
     const display = redactDatabaseUrl(connectionStringOf(warehouse));
     const chain = harness.sim.chainIds[0]!;
 
@@ -88,6 +88,7 @@ describe('one configuration for every command', () => {
     await writeFile(csvFile, renderCsv(newDataset(20)));
     await run(['load-file', csvFile, '--chain', String(chain), '--exported-at', '2026-05-26T12:00:00Z']);
     await run(['reset', '--chain', String(chain), '--watermark', '2026-05-20T00:00:00Z', '--yes']);
+    assert.match((await run(['abandon', '--chain', String(chain), '--yes'])).stdout, /nothing to abandon/);
     await run(['full-refresh', '--chain', String(chain)]);
     assert.deepEqual(await modes(), ['file', 'full-refresh', 'incremental', 'reset']);
 

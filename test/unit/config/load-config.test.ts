@@ -33,6 +33,7 @@ interface PromisedConfig {
     readonly pollInitialMs: number;
     readonly pollMaxIntervalMs: number;
     readonly pollDeadlineMs: number;
+    readonly abandonAfterDeadlines: number;
     readonly downloadAttempts: number;
     readonly requestTimeoutMs: number;
     readonly executeTimeoutMs: number;
@@ -71,6 +72,7 @@ describe('loadConfig: defaults', () => {
         pollInitialMs: 250,
         pollMaxIntervalMs: 60_000,
         pollDeadlineMs: 60 * 60_000,
+        abandonAfterDeadlines: 2,
         downloadAttempts: 3,
         requestTimeoutMs: 30_000,
         executeTimeoutMs: 15 * 60_000,
