@@ -191,7 +191,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       throw new WindowError('interrupted', 'The run was interrupted; the window was rolled back and the next run resumes its export task.', true, error);
     }
     if (error instanceof WindowLoadError && error.recorded) throw error;
-    const failure = error instanceof SpaazaSyncError ? error : new WindowError('window_failed', error instanceof Error ? error.message : String(error), false, error);
+    const failure = error instanceof SpaazaSyncError ? error : new WindowError(failureCode(error), error instanceof Error ? error.message : String(error), false, error);
     await markFailed(db, tables, job.rowId, { code: failure.code, message: failure.message }).catch((e: unknown) =>
       logger.warn('could not mark the window failed', { error: e }),
     );
@@ -329,6 +329,15 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
 /** Whether another attempt may help: our own errors say so; anything else asks the one failure table. */
 function retryable(error: unknown): boolean {
   return error instanceof SpaazaSyncError ? error.retryable : ruleForError(error).retry;
+}
+
+/** A failure not of our own kind, named by the failure table where it knows it. */
+function failureCode(error: unknown): string {
+  const { kind } = ruleForError(error);
+  if (kind === 'connection_lost') return 'warehouse_connection_lost';
+  const sqlstate = (error as { code?: unknown; severity?: unknown } | null)?.code;
+  if (typeof sqlstate === 'string' && typeof (error as { severity?: unknown }).severity === 'string') return `sqlstate_${sqlstate}`;
+  return 'window_failed';
 }
 
 async function stillConnected(db: ClientBase): Promise<boolean> {
