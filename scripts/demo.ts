@@ -13,12 +13,17 @@ import { runSync, type SyncReport } from '../src/sync/run-sync.js';
 import { openWarehouse } from '../src/warehouse/warehouse.js';
 
 const SCHEMA = 'spaaza_demo';
+/** The Node.js versions spaaza-sync supports: .ci/run tests both; package.json's engines holds the floor. */
+const SUPPORTED_NODE = 'Node.js 20 from 20.18.1, and 24';
 const VOUCHERS_PER_CHAIN = 100_000;
 const HISTORY_DAYS = 180;
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 const say = (text: string) => console.log(`\n[${elapsed()}] ${text}`);
 
+const [major = 0, minor = 0, patch = 0] = process.versions.node.split('.').map(Number);
+const supported = major === 24 || (major === 20 && minor * 1000 + patch >= 18_001);
+console.log(`running on Node.js ${process.version} (supported: ${SUPPORTED_NODE}${supported ? '' : '; this one is not'})`);
 say(`starting the Spaaza simulator: 2 chains, ${(2 * VOUCHERS_PER_CHAIN).toLocaleString('en')} vouchers over ${HISTORY_DAYS} days`);
 const sim = await startSimulator({
   vouchersPerChain: VOUCHERS_PER_CHAIN,
