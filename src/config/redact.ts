@@ -26,7 +26,7 @@ export function redactConfig(config: SyncConfig): unknown {
 }
 
 /** Query parameters of a connection URL that are safe to show; any other one's value is `***`. */
-const SHOWN_PARAMETERS = new Set(['sslmode', 'application_name', 'connect_timeout', 'options', 'target_session_attrs', 'host', 'port', 'user', 'dbname']);
+const SHOWN_PARAMETERS = new Set(['sslmode', 'application_name', 'connect_timeout', 'target_session_attrs', 'host', 'port', 'user', 'dbname']);
 
 /**
  * A connection URL as it may be printed: the password (in the user part or any parameter not
