@@ -105,4 +105,20 @@ describe('one configuration for every command', () => {
     assert.ok(leases > 0, `the daemon took no lease in the configured warehouse:\n${stopped.stderr}`);
     assert.ok(!existsSync(join(folder, '.spaaza-sync')), 'the daemon opened the embedded warehouse');
   });
+
+  it('a DATABASE_URL that does not parse (an unencoded / ? # in the password, a port typo) is refused by every command without showing it', async () => {
+    const urls = ['postgresql://postgres:ab/cdSecretX1@127.0.0.1:5432/test', 'postgres://postgres:ab?cdSecretX1@127.0.0.1:5432/test', 'postgres://postgres:12#cdSecretX1@127.0.0.1:5432/test', 'postgres://postgres:abSecretX1@127.0.0.1:54x2/test'];
+    for (const url of urls) {
+      for (const args of [['migrate'], ['db', '--check'], ['status']]) {
+        const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: folder, env: { ...env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => (output += d));
+        child.stderr.on('data', (d: Buffer) => (output += d));
+        const code = await new Promise((resolve) => child.on('close', resolve));
+        assert.equal(code, 2, `${args[0]} with ${url}:\n${output}`);
+        assert.match(output, /DATABASE_URL: /);
+        for (const piece of ['SecretX1', 'ab/cd', 'ab?cd', '12#cd']) assert.ok(!output.includes(piece), `${args[0]} shows ${piece}:\n${output}`);
+      }
+    }
+  });
 });
