@@ -57,7 +57,7 @@ async function load(options: LoadConfigOptions, needs: ConfigNeeds): Promise<Syn
   }
 
   const { tree, labels, problems: secretProblems } = buildConfigTree(content, options.env);
-  problems.push(...secretProblems.filter((problem) => needs === 'everything' || !problem.startsWith('spaaza.')));
+  problems.push(...secretProblems); // a secret written in the file is refused whatever the command
   if (needs === 'warehouse') delete tree.spaaza;
   const secretFiles: string[] = [];
   const schema = createConfigSchema(
