@@ -28,7 +28,7 @@ class SchemaMigrationLockAdapter extends PostgresAdapter {
         { retryable: true, cause: error },
       );
     } finally {
-      await sql`SELECT set_config('lock_timeout', '0', false)`.execute(db);
+      await sql`RESET lock_timeout`.execute(db); // back to the server's or role's setting
     }
   }
 
