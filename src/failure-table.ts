@@ -53,6 +53,9 @@ export const RETRY_TABLE: Readonly<Record<string, RetryRule>> = Object.freeze({
   // The connection broke or never came up.
   UND_ERR_SOCKET: rule('network'),
   UND_ERR_CLOSED: rule('network'),
+  // A body cut short: undici's name when the server closed a `Connection: close` answer early, Node's for a stream.
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: rule('network'),
+  ERR_STREAM_PREMATURE_CLOSE: rule('network'),
   ECONNRESET: rule('network'),
   ECONNREFUSED: rule('network'),
   ECONNABORTED: rule('network'),

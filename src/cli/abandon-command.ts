@@ -48,18 +48,20 @@ export function registerAbandonCommand(program: Command): void {
       await withWarehouse({ ...opts, quiet: true }, async ({ warehouse, schema }) => {
         await migrateToLatest(warehouse.db, schema);
         const tables = warehouseTables(schema);
+        const rows = await unfinishedRowsOfChain(warehouse.pool, tables, opts.chain, opts.run);
+        if (rows.length === 0) {
+          const which = opts.run === undefined ? '' : ` in run ${'id' in opts.run ? opts.run.id : opts.run.runId}`;
+          process.stdout.write(opts.json ? JSON.stringify({ chain: opts.chain, abandoned: [] }) + '\n' : `chain ${opts.chain} has no unfinished window${which}: nothing to abandon\n`);
+          return;
+        }
+        // Asked before the chain's lock is taken, so a prompt left open blocks no scheduled run.
+        await requireConfirmation(`Abandon ${rows.length} unfinished window(s) of chain ${opts.chain}?\n${rows.map(describeRow).join('\n')}\nThe next run plans afresh from the watermark.`, opts.yes, 'abandon');
         // A dedicated connection, destroyed at the end, so its session lock never lingers.
         const client = await warehouse.pool.connect();
         try {
           if (!(await tryLockChain(client, schema, opts.chain))) throw new ChainLockedError(opts.chain);
           await failRunsOfDeadProcesses(client, tables, opts.chain);
-          const rows = await unfinishedRowsOfChain(client, tables, opts.chain, opts.run);
-          if (rows.length === 0) {
-            const which = opts.run === undefined ? '' : ` in run ${'id' in opts.run ? opts.run.id : opts.run.runId}`;
-            process.stdout.write(opts.json ? JSON.stringify({ chain: opts.chain, abandoned: [] }) + '\n' : `chain ${opts.chain} has no unfinished window${which}: nothing to abandon\n`);
-            return;
-          }
-          await requireConfirmation(`Abandon ${rows.length} unfinished window(s) of chain ${opts.chain}?\n${rows.map(describeRow).join('\n')}\nThe next run plans afresh from the watermark.`, opts.yes, 'abandon');
+          // Only the rows shown, and only those a run has not finished since.
           const reason = `abandoned by an operator (spaaza-sync abandon) at ${isoZ(new Date())}; the next run plans afresh from the watermark`;
           const abandoned = await abandonRows(client, tables, rows.map((r) => r.id), reason, 'abandoned_by_operator');
           process.stdout.write(

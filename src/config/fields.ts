@@ -3,6 +3,7 @@
  * write it instead. A text that fails to parse is never quoted back: it may be a secret pasted
  * into the wrong variable (a token secret in SPAAZA_CHAIN_IDS, a password in SPAAZA_BASE_URL).
  */
+import cron from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './durations.js';
 import { FAILPOINT_ACTIONS, FAILPOINT_NAMES, parseFailpoint } from './failpoint.js';
@@ -150,7 +151,7 @@ export const baseUrl = z
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail(ctx, 'is not an http(s) URL; use an https:// URL such as https://api.example.com');
     if (url.search !== '' || url.hash !== '') return fail(ctx, 'remove the query (?…) and fragment (#…) from the URL');
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-      return fail(ctx, `http is allowed only for a loopback host (127.0.0.1, ::1, localhost), not ${url.hostname}; use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`);
+      return fail(ctx, 'http is allowed only for a loopback host (127.0.0.1, ::1, localhost); write the address with https://');
     }
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   });
@@ -179,6 +180,9 @@ export function postgresUrlProblem(value: string): string | undefined {
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return 'not a PostgreSQL connection URL; it must start with postgres:// or postgresql://';
   if (value.includes('#')) return `holds a "#", which PostgreSQL URLs do not have; ${ENCODE_HINT}`;
+  // A password that starts with digits and holds a / or ? parses as a port and a path: the rest
+  // of the password, with its @, lands in the path or the query.
+  if (/@/.test(url.pathname + url.search)) return `holds an "@" after the host; ${ENCODE_HINT}`;
   return undefined;
 }
 
@@ -222,3 +226,10 @@ export const failpoint = z
       parseFailpoint(value) ??
       fail(ctx, `${show(value)} is not a failpoint; write <name>:<action> with a name among ${FAILPOINT_NAMES.join(', ')} and an action among ${FAILPOINT_ACTIONS.join(', ')}`),
   );
+
+/** A cron expression node-cron accepts (5 fields, or 6 with seconds), checked before the daemon starts. */
+export function cronExpression(example: string) {
+  return text(`a cron expression such as "${example}"`).refine((expression) => expression === '' || cron.validate(expression), {
+    error: `is not a cron expression node-cron accepts: write 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, e.g. "${example}"`,
+  });
+}

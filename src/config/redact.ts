@@ -40,6 +40,8 @@ export function redactDatabaseUrl(url: string): string {
   } catch {
     return REDACTED;
   }
+  // An @ after the host is a password's character cut off from the user part: hide it all.
+  if (/@/.test(parsed.pathname + parsed.search + parsed.hash)) return `${parsed.protocol}//${REDACTED}`;
   if (parsed.password !== '') parsed.password = REDACTED;
   parsed.hash = '';
   for (const key of [...parsed.searchParams.keys()]) {

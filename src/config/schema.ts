@@ -82,8 +82,8 @@ function fullRefreshShape() {
 
 function scheduleShape() {
   return {
-    incrementalCron: field.text('a cron expression such as "*/15 * * * *"').prefault(D.schedule.incrementalCron),
-    fullRefreshCron: field.text('a cron expression such as "0 3 * * *"').prefault(D.schedule.fullRefreshCron),
+    incrementalCron: field.cronExpression('*/15 * * * *').prefault(D.schedule.incrementalCron),
+    fullRefreshCron: field.cronExpression('0 3 * * *').prefault(D.schedule.fullRefreshCron),
     timezone: field.timeZone.prefault(D.schedule.timezone),
     parallelChains: field.wholeNumber(1).prefault(D.schedule.parallelChains),
   };

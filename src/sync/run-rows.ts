@@ -2,7 +2,7 @@
  * The `sync_runs` rows of the extract side: the task marker and id stored as soon as known, the
  * state of a window as it moves, and the unfinished rows a new run resumes first.
  */
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { RunMode, RunState } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
 import { isoZ } from './windows.js';
@@ -97,7 +97,7 @@ export async function windowsOfRuns(client: ClientBase, tables: WarehouseTables,
 }
 
 /** Every unfinished row of a chain, of any mode, oldest first; or only those of one run (`sync_runs.id` or `run_id`). */
-export async function unfinishedRowsOfChain(client: ClientBase, tables: WarehouseTables, chainId: number, run?: { id: number } | { runId: string }): Promise<RunRow[]> {
+export async function unfinishedRowsOfChain(client: ClientBase | Pool, tables: WarehouseTables, chainId: number, run?: { id: number } | { runId: string }): Promise<RunRow[]> {
   const filter = run === undefined ? '' : 'id' in run ? 'AND id = $2' : 'AND run_id = $2::uuid';
   const { rows } = await client.query(
     `SELECT id, run_id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
@@ -117,4 +117,21 @@ export async function abandonRows(client: ClientBase, tables: WarehouseTables, i
     [ids, reason, code],
   );
   return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+/**
+ * Unfinished rows of any sync mode older than resumeMaxAge: a run of their own mode would abandon
+ * them as too old to resume, but that mode may never run again (a one-off backfill, a CLI full
+ * refresh). Any run of the chain finishes them, so none stays unfinished for good.
+ */
+export async function abandonStaleRows(client: ClientBase, tables: WarehouseTables, chainId: number, resumeMaxAgeMs: number): Promise<number[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(),
+       error_message = 'too old to resume (older than sync.resumeMaxAge); its range is planned again by the next run of its mode'
+     WHERE chain_id = $1 AND mode IN ('incremental', 'backfill', 'full-refresh') AND state NOT IN ('committed', 'failed', 'abandoned')
+       AND started_at < clock_timestamp() - $2 * interval '1 millisecond'
+     RETURNING id`,
+    [chainId, resumeMaxAgeMs],
+  );
+  return rows.map((r) => Number(r.id));
 }

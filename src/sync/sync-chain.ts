@@ -17,7 +17,7 @@ import type { WarehouseTables } from '../load/tables.js';
 import { readWatermark } from '../load/watermark.js';
 import { runWindow, WindowError, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
 import type { Failpoints } from './failpoints.js';
-import { isMarkerOf, markAbandoned, setMarker, taskMarker, unfinishedRows, windowsOfRuns, type RunRow } from './run-rows.js';
+import { abandonStaleRows, isMarkerOf, markAbandoned, setMarker, taskMarker, unfinishedRows, windowsOfRuns, type RunRow } from './run-rows.js';
 import { backfillSteps, isoZ, planBackfill, planIncremental, type TimeWindow } from './windows.js';
 
 export interface ChainRunSettings extends SyncSettings {
@@ -104,6 +104,8 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     }
     const orphans = await failRunsOfDeadProcesses(db, input.tables, input.chainId);
     if (orphans.length) logger.warn('marked failed the unfinished load-file runs of processes that died', { syncRunIds: orphans });
+    const stale = await abandonStaleRows(db, input.tables, input.chainId, input.settings.resumeMaxAgeMs);
+    if (stale.length) logger.warn('abandoned unfinished windows too old to resume', { syncRunIds: stale });
     const run = new ChainRun(input, db, logger, windows);
     // Spaaza's clock first: one wrong reading must stop the run before anything moves.
     await spaazaNow(input.api);
@@ -278,9 +280,7 @@ class ChainRun {
   private async runNew(planned: readonly (TimeWindow | null)[]): Promise<void> {
     for (const window of planned) {
       if (this.stopping()) return; // shutting down: plan nothing more
-      const outcome = await this.runRow(await this.newRow(window), window);
-      // A fresh task given up at once (abandonAfterDeadlines 1): later windows could not move the watermark past it.
-      if (outcome.kind === 'abandoned') throw new WindowError('task_stuck', `A new export task was abandoned: ${outcome.reason}. The next run plans the window again.`, true);
+      await this.runRow(await this.newRow(window), window);
     }
   }
 
@@ -293,8 +293,11 @@ class ChainRun {
     return { rowId, marker };
   }
 
+  /** A new window, run to its end: one given up at once (abandonAfterDeadlines 1) stops the chain, since no later window could move the watermark past it. */
   private async runRow(row: { rowId: number; marker: string }, window: TimeWindow | null): Promise<WindowOutcome> {
-    return this.runJob(jobFor(row.rowId, row.marker, window, null, this.input.command, this.input.settings.maxDeleteRatio), false);
+    const outcome = await this.runJob(jobFor(row.rowId, row.marker, window, null, this.input.command, this.input.settings.maxDeleteRatio), false);
+    if (outcome.kind === 'abandoned') throw new WindowError('task_stuck', `A new export task was abandoned: ${outcome.reason}. The next run plans the window again.`, true);
+    return outcome;
   }
 
   private async runJob(job: WindowJob, resumed: boolean): Promise<WindowOutcome> {

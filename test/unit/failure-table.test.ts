@@ -29,6 +29,8 @@ describe('the failure table', () => {
   it('reads a network code along the causes, and a five-letter errno is not taken for a SQLSTATE', () => {
     assert.equal(ruleForError(new Error('outer', { cause: Object.assign(new Error('inner'), { code: 'ECONNRESET' }) })).kind, 'network');
     assert.equal(ruleForError(Object.assign(new Error('pipe'), { code: 'EPIPE' })).kind, 'network');
+    // A body cut short by a server that closed a `Connection: close` answer early.
+    assert.equal(ruleForError(Object.assign(new Error('Response body length does not match content-length header'), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' })).kind, 'network');
     assert.equal(ruleForError(Object.assign(new Error('x'), { code: 'ABCDE' })).retry, false);
   });
 

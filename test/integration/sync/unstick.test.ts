@@ -72,6 +72,36 @@ describe('unsticking a chain', () => {
     });
   });
 
+  it('a backfill whose fresh task is given up at once (abandonAfterDeadlines 1) fails instead of skipping the window', async (t) => {
+    await withSchema(warehouse, t as never, async (schema) => {
+      const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 300 }, { SPAAZA_POLL_DEADLINE: '1s', SPAAZA_ABANDON_AFTER_DEADLINES: '1' });
+      try {
+        h.sim.setFaults([{ at: 'run_task', times: 1, action: { kind: 'stuck' } }]);
+        const report = await h.sync({ mode: 'backfill', from: new Date('2026-05-01T00:00:00Z'), to: null });
+        assert.equal(report.exitCode, 1, JSON.stringify(report.outcomes));
+        assert.equal(report.outcomes[0]!.error?.code, 'task_stuck');
+        assert.equal(report.outcomes[0]!.windows.length, 0, 'no later window ran past the abandoned one');
+        const again = await h.sync({ mode: 'backfill', from: new Date('2026-05-01T00:00:00Z'), to: null });
+        assert.equal(again.exitCode, 0, JSON.stringify(again.outcomes));
+      } finally {
+        await h.close();
+      }
+    });
+  });
+
+  it('any run of the chain abandons unfinished windows of another mode once they are older than resumeMaxAge', async (t) => {
+    await withStuckTask(t, { SPAAZA_ABANDON_AFTER_DEADLINES: '10' }, async (h, schema) => {
+      const stuck = (await rows(schema)).at(-1)!;
+      // The stuck window is an incremental one: make it a day-old backfill that no backfill will resume.
+      await warehouse.pool.query(`UPDATE "${schema}".sync_runs SET mode = 'backfill', started_at = now() - interval '2 days' WHERE id = $1`, [stuck.id]);
+      const report = await h.sync({ mode: 'incremental' });
+      assert.equal(report.exitCode, 0, JSON.stringify(report.outcomes));
+      const after = (await rows(schema)).find((r) => r.id === stuck.id)!;
+      assert.equal(after.state, 'abandoned');
+      assert.match(after.error_message!, /too old to resume/);
+    });
+  });
+
   it('spaaza-sync abandon asks first, is refused while the chain is locked, then lets the next run plan afresh', async (t) => {
     await withStuckTask(t, { SPAAZA_ABANDON_AFTER_DEADLINES: '10' }, async (h, schema) => {
       const stuck = (await rows(schema)).at(-1)!;

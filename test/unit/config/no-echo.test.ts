@@ -57,7 +57,7 @@ describe('no value that fails to parse is quoted back', () => {
     for (let round = 0; round < 12; round++) {
       for (const variable of variables) {
         const secret = secretOf(next);
-        const forms = [secret, ` ${secret} `, `1764,${secret}`, `15m${secret}`, `https://api.example.com/${secret}?x`, `postgres://u:${secret}@host:5432/db`];
+        const forms = [secret, ` ${secret} `, `1764,${secret}`, `15m${secret}`, `https://api.example.com/${secret}?x`, `http://api.example.com/${secret}`, `postgres://u:${secret}@host:5432/db`, `*/15 * * * ${secret}`];
         const value = forms[Math.floor(next() * forms.length)]!;
         const text = await refusalText({ ...MINIMAL_ENV, [variable.name]: value }, cwd);
         if (text === null) continue; // accepted as a value of its kind: nothing is echoed
@@ -73,7 +73,15 @@ describe('no value that fails to parse is quoted back', () => {
       const cut = 1 + Math.floor(next() * (secret.length - 2));
       const breaker = ['/', '?', '#'][round % 3]!;
       const password = `${secret.slice(0, cut)}${breaker}${secret.slice(cut)}`;
-      const urls = [`postgresql://postgres:${password}@127.0.0.1:5432/test`, `postgres://app:${secret}@127.0.0.1:54x2/test`, `postgres://app:${secret}@127.0.0.1:5432/test#${secret}`];
+      // Digits first: the part before the / or ? parses as a port, and the rest as a path or query.
+      const digits = String(1 + Math.floor(next() * 65000));
+      const urls = [
+        `postgresql://postgres:${password}@127.0.0.1:5432/test`,
+        `postgres://app:${secret}@127.0.0.1:54x2/test`,
+        `postgres://app:${secret}@127.0.0.1:5432/test#${secret}`,
+        `postgresql://app:${digits}${breaker}${secret}@db.internal:5432/app`,
+        `postgresql://localhost:${digits}/${secret}@db.internal:5432/app`,
+      ];
       for (const url of urls) {
         const text = await refusalText({ ...MINIMAL_ENV, DATABASE_URL: url }, cwd);
         assert.ok(text !== null, `seed ${SEED}: ${url} was accepted, though a piece of its password lies outside the user part`);

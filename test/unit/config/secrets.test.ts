@@ -214,6 +214,9 @@ describe('redactConfig', () => {
     assert.equal(redactDatabaseUrl('postgres://u:pw@h:5432/db?sslpassword=x&sslmode=require'), 'postgres://u:***@h:5432/db?sslpassword=***&sslmode=require');
     assert.equal(redactDatabaseUrl('postgres://u:pw@h/db?sslkey=/k&passfile=/p'), 'postgres://u:***@h/db?sslkey=***&passfile=***');
     // A password of digits before an unencoded '#' parses as a port: the rest must not show.
-    assert.equal(redactDatabaseUrl('postgres://u:12#cdSecretX1@127.0.0.1/test'), 'postgres://u:12');
+    assert.equal(redactDatabaseUrl('postgres://u:12#cdSecretX1@127.0.0.1/test'), 'postgres://***');
+    // Or of digits before an unencoded '/' or '?': the rest lands in the path or the query.
+    assert.equal(redactDatabaseUrl('postgresql://app:2024/Zk3Secret@db:5432/x'), 'postgresql://***');
+    assert.equal(redactDatabaseUrl('postgresql://app:123?xSecret@db:5432/x'), 'postgresql://***');
   });
 });

@@ -63,7 +63,7 @@ describe('every problem is reported at once', () => {
 describe('spaaza.baseUrl', () => {
   it('refuses http for a host that is not loopback', async () => {
     const problem = await oneProblem(withEnv({ SPAAZA_BASE_URL: 'http://api.example.com/v1' }), 'spaaza.baseUrl (SPAAZA_BASE_URL)');
-    assert.match(problem, /http is allowed only for a loopback host .* not api\.example\.com; use https:\/\/api\.example\.com\/v1/);
+    assert.match(problem, /http is allowed only for a loopback host .*; write the address with https:\/\//);
     await oneProblem(withEnv({ SPAAZA_BASE_URL: 'http://10.0.0.1:4010' }), 'spaaza.baseUrl (SPAAZA_BASE_URL)');
     await oneProblem(withEnv({ SPAAZA_BASE_URL: 'http://localhost.example.com' }), 'spaaza.baseUrl (SPAAZA_BASE_URL)');
   });
@@ -169,6 +169,11 @@ describe('numbers and lists', () => {
 
   it('needs non-empty cron expressions and a known time zone', async () => {
     await oneProblem(withFile({ schedule: { incrementalCron: '  ' } }), 'schedule.incrementalCron');
+    for (const bad of ['0 3 * * Zq9SECRETxx', '* * * *', '61 * * * *', '0 0 31 2 *']) {
+      const problem = await oneProblem(withEnv({ SPAAZA_FULL_REFRESH_CRON: bad }), 'schedule.fullRefreshCron (SPAAZA_FULL_REFRESH_CRON)');
+      assert.match(problem, /is not a cron expression node-cron accepts/);
+      assert.ok(!problem.includes('Zq9SECRETxx'), problem);
+    }
     await oneProblem(withEnv({ SPAAZA_TIMEZONE: 'Europe/Nowhere' }), 'schedule.timezone (SPAAZA_TIMEZONE)');
     const config = await load(withEnv({ SPAAZA_INCREMENTAL_CRON: '*/5 * * * *', SPAAZA_FULL_REFRESH_CRON: '30 2 * * 0', SPAAZA_TIMEZONE: 'Europe/Amsterdam' }));
     assert.deepEqual(config.schedule, { incrementalCron: '*/5 * * * *', fullRefreshCron: '30 2 * * 0', timezone: 'Europe/Amsterdam', parallelChains: 1 });
