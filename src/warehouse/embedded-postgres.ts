@@ -243,6 +243,7 @@ function describe(parts: {
 
 async function ensureDatabase(server: EmbeddedServer): Promise<void> {
   const client = new pg.Client({ connectionString: server.connectionString.replace(/\/[^/]*$/, '/postgres') });
+  client.on('error', () => {}); // a server lost now fails the query in flight, which reports it
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [server.database]);
