@@ -113,15 +113,19 @@ function ruleOf(error: object): RetryRule | undefined {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (code in RETRY_TABLE) return RETRY_TABLE[code];
-    if (isSqlstate(error, code)) return SQLSTATE_TABLE[code] ?? SQLSTATE_TABLE[code.slice(0, 2)] ?? OTHER;
+    if (sqlstateOf(error) !== undefined) return SQLSTATE_TABLE[code] ?? SQLSTATE_TABLE[code.slice(0, 2)] ?? OTHER;
   }
   const message = (error as { message?: unknown }).message;
   return typeof message === 'string' && PG_CONNECTION_LOST.test(message) ? PG_CONNECTION_RULE : undefined;
 }
 
-/** A PostgreSQL error: pg's DatabaseError carries the SQLSTATE with the server's severity. */
-function isSqlstate(error: object, code: string): boolean {
-  return /^[0-9A-Z]{5}$/.test(code) && typeof (error as { severity?: unknown }).severity === 'string';
+/**
+ * The SQLSTATE of a PostgreSQL error (pg's DatabaseError carries it with the server's severity),
+ * else undefined: a five-letter Node code such as EPIPE is not one.
+ */
+export function sqlstateOf(error: unknown): string | undefined {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string' ? code : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  * connection, a lost server) is a sentence, never a trace.
  */
 import { ChainLockedError, ConfigError, SpaazaSyncError } from '../errors.js';
-import { ruleForError } from '../failure-table.js';
+import { ruleForError, sqlstateOf } from '../failure-table.js';
 
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
 
@@ -36,7 +36,8 @@ function operationalCode(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const { code, syscall } = error as { code?: unknown; syscall?: unknown };
   if (typeof syscall === 'string' && typeof code === 'string') return code; // fs and net errors
-  if (typeof code === 'string' && typeof (error as { severity?: unknown }).severity === 'string') return `sqlstate_${code}`;
+  const sqlstate = sqlstateOf(error);
+  if (sqlstate) return `sqlstate_${sqlstate}`;
   const rule = ruleForError(error);
   if (rule.kind !== 'other') return typeof code === 'string' ? code : rule.kind;
   return undefined;

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { DEFAULTS } from '../defaults.js';
 import { LoadError, SpaazaSyncError } from '../errors.js';
-import { ruleForError } from '../failure-table.js';
+import { ruleForError, sqlstateOf } from '../failure-table.js';
 import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
 import { emptyTransformStats, recordsUnaccounted, type TransformStats } from '../transform/read-voucher-csv.js';
@@ -244,8 +244,8 @@ const BODY_UNPROVEN = 'the download could not be proven complete (no Content-Len
 /** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */
 function errorCode(error: Error): string {
   if (error instanceof SpaazaSyncError) return error.code;
-  const sqlstate = (error as { code?: unknown }).code;
-  return typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) ? `sqlstate_${sqlstate}` : 'load_failed';
+  const sqlstate = sqlstateOf(error);
+  return sqlstate ? `sqlstate_${sqlstate}` : 'load_failed';
 }
 
 async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput): Promise<void> {

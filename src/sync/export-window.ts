@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
-import { ruleForError } from '../failure-table.js';
+import { ruleForError, sqlstateOf } from '../failure-table.js';
 import { ExtractError } from '../extract/errors.js';
 import { redactText, redactUrl } from '../extract/redact.js';
 import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.js';
@@ -179,7 +179,8 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     if (error instanceof WindowError && error.code === 'poll_deadline') {
       const deadlines = await countPollDeadline(db, tables, job.rowId);
       if (deadlines >= ctx.settings.abandonAfterDeadlines) {
-        const reason = `its export task ${job.taskId ?? ''} was still unfinished after ${deadlines} poll deadlines of ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s (extract.abandonAfterDeadlines): stuck at Spaaza; abandoned, and its window planned afresh`.replace('task  ', 'task ');
+        const task = job.taskId === null ? 'its export task' : `its export task ${job.taskId}`;
+        const reason = `${task} was still unfinished after ${deadlines} poll deadlines of ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s (extract.abandonAfterDeadlines): stuck at Spaaza; abandoned, and its window planned afresh`;
         logger.warn('abandoned a stuck export task', { syncRunId: job.rowId, deadlines });
         await markAbandoned(db, tables, job.rowId, reason, 'task_stuck');
         return { kind: 'abandoned', reason };
@@ -335,9 +336,8 @@ function retryable(error: unknown): boolean {
 function failureCode(error: unknown): string {
   const { kind } = ruleForError(error);
   if (kind === 'connection_lost') return 'warehouse_connection_lost';
-  const sqlstate = (error as { code?: unknown; severity?: unknown } | null)?.code;
-  if (typeof sqlstate === 'string' && typeof (error as { severity?: unknown }).severity === 'string') return `sqlstate_${sqlstate}`;
-  return 'window_failed';
+  const sqlstate = sqlstateOf(error);
+  return sqlstate ? `sqlstate_${sqlstate}` : 'window_failed';
 }
 
 async function stillConnected(db: ClientBase): Promise<boolean> {

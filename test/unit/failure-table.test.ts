@@ -1,7 +1,7 @@
 /** The one failure table: what is tried again, for HTTP, undici, Node and PostgreSQL failures. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isWarehouseUnavailable, ruleForError } from '../../src/failure-table.js';
+import { isWarehouseUnavailable, ruleForError, sqlstateOf } from '../../src/failure-table.js';
 
 /** An error as pg's DatabaseError carries it: a SQLSTATE and the server's severity. */
 const pgError = (code: string) => Object.assign(new Error(`server said ${code}`), { code, severity: 'ERROR' });
@@ -32,6 +32,13 @@ describe('the failure table', () => {
     // A body cut short by a server that closed a `Connection: close` answer early.
     assert.equal(ruleForError(Object.assign(new Error('Response body length does not match content-length header'), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' })).kind, 'network');
     assert.equal(ruleForError(Object.assign(new Error('x'), { code: 'ABCDE' })).retry, false);
+  });
+
+  it('knows a PostgreSQL error by its SQLSTATE and severity, and nothing else for one', () => {
+    assert.equal(sqlstateOf(pgError('22007')), '22007');
+    assert.equal(sqlstateOf(Object.assign(new Error('pipe'), { code: 'EPIPE' })), undefined);
+    assert.equal(sqlstateOf(Object.assign(new Error('x'), { code: '22007' })), undefined, 'no severity: not from the server');
+    for (const other of [null, undefined, 'text', new Error('plain')]) assert.equal(sqlstateOf(other), undefined);
   });
 
   it('retries nothing unknown', () => {
