@@ -1,34 +1,44 @@
-// `npm run bench -- [--rows 1000000] [--naive-rows 20000]`: spaaza-sync end to end against the
-// bundled simulator over loopback HTTP, next to two baselines, on the same export:
-//   A. psql \copy of the very CSV file the simulator served, into a table with its columns and key;
-//   B. a naive loader (one INSERT … ON CONFLICT per row) on --naive-rows rows, extrapolated;
+// `npm run bench -- [--rows 1000000] [--naive-rows 20000] [--skip-pgloader]`:
+// spaaza-sync end to end against the bundled simulator over loopback HTTP, next to baselines that
+// load the very CSV file the simulator served (bench/baselines.ts), each phase after a CHECKPOINT:
+//   A.  psql \copy into a table with the CSV's columns and key: the limit, no typing, no merge;
+//   A′. psql \copy into `LIKE vouchers` (its defaults, indexes and constraints, as the current
+//       migrations make them; the NOT NULL columns a CSV cannot fill get defaults): the limit for
+//       the chosen schema;
+//   pgloader into A's table, when it is on the PATH (else a note);
+//   B.  a naive loader (one INSERT … ON CONFLICT per row) on --naive-rows rows, extrapolated;
 //   then the real CLI (compiled, in a process of its own so its peak RSS is its alone):
-//   1. full export into an empty warehouse, 2. the same export again, 3. the export with 10% of
-//   the vouchers changed, 4. an incremental window of 1,000 new vouchers.
-// Wall times are the window's own (from the sync log), without the wait for the simulator to
-// render the export. Prints a table and writes JSON to bench/results/.
-import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+//   1. full export into an empty warehouse (it runs first: it migrates the schema A′ copies),
+//   2. the same export again, 3. the export with 10% of the vouchers changed, 4. an incremental
+//   window of 1,000 new vouchers.
+// Per phase: wall time, rows/s, peak RSS, × A and × A′, CPU of the loader and of PostgreSQL, rows per
+// CPU-second of the two, and the load path the CLI's `window committed` lines name (`loadPath`).
+// The CLI's times are the windows' own (from the sync log), without the wait for the simulator
+// to render the export. Prints a table and writes JSON to bench/results/. Nothing reads the whole
+// file into memory: --rows 5000000 runs in flat memory.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse';
 import { silentLogger } from '../src/log.js';
 import { startSimulator } from '../src/simulator/simulator.js';
 import { openWarehouse } from '../src/warehouse/warehouse.js';
+import { csvHeader, naiveInserts, pgloaderLoad, psqlCopy, warehouseCopy, type BenchContext, type Outcome } from './baselines.js';
+import { checkpoint, postgresCpuSeconds, rowsPerCpuSecond, type Phase } from './measure.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, 'naive-rows': { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    'naive-rows': { type: 'string', default: '20000' },
+    'skip-pgloader': { type: 'boolean', default: false },
+  },
+});
 const vouchers = Number(values.rows);
 const naiveRows = Number(values['naive-rows']);
 const SCHEMA = 'spaaza_bench';
 const MB = 1024 * 1024;
 const root = path.resolve(import.meta.dirname, '..');
-const BASELINE_COLUMNS = `id bigint, voucher_key text, chain_id bigint, user_id bigint, campaign_id bigint, campaign_type text,
-  campaign_title text, type text, status text, locked boolean, title text, currency_id integer, currency_symbol text,
-  amount_original numeric, amount_redeemed numeric, amount numeric, date_time_creation timestamptz,
-  date_time_redeemed timestamptz, date_time_expiry timestamptz, PRIMARY KEY (chain_id, id)`;
-
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'spaaza-bench-'));
 const storageDir = path.join(work, 'storage');
@@ -37,18 +47,12 @@ const sim = await startSimulator({ chains: 1, vouchersPerChain: vouchers, histor
 const chainId = sim.chainIds[0]!;
 const warehouse = await openWarehouse({ databaseUrl: process.env.DATABASE_URL, logger: silentLogger });
 const databaseUrl = warehouse.embedded?.connectionString ?? process.env.DATABASE_URL!;
+const ctx: BenchContext = { pool: warehouse.pool, databaseUrl, schema: SCHEMA, scratchDir: work };
 
-interface Phase {
-  name: string;
-  rows: number;
-  seconds: number;
-  peakRssBytes: number | null;
-  /** CPU seconds of the spaaza-sync process, and of all PostgreSQL server processes, in the phase. */
-  cpuSeconds: number | null;
-  postgresCpuSeconds: number | null;
-  detail: string;
-}
 const phases: Phase[] = [];
+/** What did not run, or ran wrong, said under the table and kept in the JSON. */
+const notes: string[] = [];
+const take = (outcome: Outcome) => ('phase' in outcome ? phases.push(outcome.phase) : notes.push(outcome.note));
 
 try {
   await warehouse.pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -56,9 +60,13 @@ try {
   const empty = await syncOnce('full-refresh');
   const exportFile = await onlyFile(storageDir);
   const bytes = (await stat(exportFile)).size;
-  const baselineA = await psqlCopy(exportFile);
-  const baselineB = await naiveInserts(exportFile, Math.min(naiveRows, empty.rows), empty.rows);
-  phases.push(baselineA, baselineB);
+  const header = await csvHeader(exportFile);
+  const baselineA = await psqlCopy(ctx, exportFile, header);
+  phases.push(baselineA);
+  take(await warehouseCopy(ctx, exportFile, header));
+  if (values['skip-pgloader']) notes.push('pgloader skipped (--skip-pgloader)');
+  else take(await pgloaderLoad(ctx, exportFile, header, baselineA.rows));
+  phases.push(await naiveInserts(ctx, exportFile, Math.min(naiveRows, empty.rows), empty.rows));
   phases.push({ ...empty, name: 'full export, empty warehouse' });
   phases.push({ ...(await syncOnce('full-refresh')), name: 'same export again' });
 
@@ -82,33 +90,20 @@ try {
   sim.state.clock.advance(3600_000);
   phases.push({ ...(await syncOnce('sync')), name: 'incremental window, 1,000 new' });
 
-  const base = baselineA.seconds;
-  const line = (cols: string[]) => console.log(cols.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(10))).join(''));
-  console.log(`\n${vouchers.toLocaleString('en')} vouchers, export ${(bytes / MB).toFixed(0)} MB; PostgreSQL ${await serverVersion()}; ${os.cpus().length} cores`);
-  line(['phase', 'rows', 'seconds', 'rows/s', 'RSS MB', '× A', 'CPU s', 'PG CPU s']);
-  const fixed = (n: number | null, digits: number) => (n === null ? '-' : n.toFixed(digits));
-  for (const p of phases) {
-    line([
-      p.name,
-      p.rows.toLocaleString('en'),
-      p.seconds.toFixed(2),
-      Math.round(p.rows / p.seconds).toLocaleString('en'),
-      fixed(p.peakRssBytes && p.peakRssBytes / MB, 0),
-      (p.seconds / base).toFixed(2),
-      fixed(p.cpuSeconds, 1),
-      fixed(p.postgresCpuSeconds, 1),
-    ]);
-    if (p.detail) console.log(`${''.padEnd(34)}${p.detail}`);
-  }
+  const postgres = await serverVersion();
+  console.log(`\n${vouchers.toLocaleString('en')} vouchers, export ${(bytes / MB).toFixed(0)} MB; PostgreSQL ${postgres}; ${os.cpus().length} cores`);
+  const rows = phases.map((p) => derived(p, baselineA));
+  printPhases(rows);
+  for (const note of notes) console.log(`note: ${note}`);
   const window = phases.at(-1)!;
   console.log(`\nown time of the incremental window: ${(window.seconds * 1000).toFixed(0)} ms for ${window.rows} rows (${((window.seconds * 1000 * 1000) / Math.max(window.rows, 1)).toFixed(0)} ms per 1,000)`);
 
   const resultsDir = path.join(root, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${vouchers}.json`);
-  const result = { date: new Date().toISOString(), vouchers, exportBytes: bytes, cores: os.cpus().length, postgres: await serverVersion(), node: process.version, phases };
+  const result = { date: new Date().toISOString(), vouchers, naiveRows, exportBytes: bytes, cores: os.cpus().length, postgres, node: process.version, phases: rows, notes };
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
-  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 } finally {
   await warehouse.pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
   await warehouse.close();
@@ -116,9 +111,46 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 
+/** A phase with the figures the table shows computed from it: the JSON holds the same. */
+interface PhaseRow extends Phase {
+  rowsPerSecond: number;
+  timesA: number;
+  /** Its time over A′'s, null when A′ did not run. */
+  timesAPrime: number | null;
+  rowsPerCpuSecond: number | null;
+}
+
+function derived(p: Phase, a: Phase): PhaseRow {
+  const aPrime = phases.find((q) => q.name.startsWith('A′'));
+  return { ...p, rowsPerSecond: p.rows / p.seconds, timesA: p.seconds / a.seconds, timesAPrime: aPrime ? p.seconds / aPrime.seconds : null, rowsPerCpuSecond: rowsPerCpuSecond(p) };
+}
+
+function printPhases(rows: readonly PhaseRow[]): void {
+  const line = (cols: string[]) => console.log(cols.map((c, i) => (i === 0 ? c.padEnd(34) : i === cols.length - 1 ? `  ${c}` : c.padStart(11))).join(''));
+  const fixed = (n: number | null, digits: number) => (n === null ? '-' : n.toFixed(digits));
+  const count = (n: number | null) => (n === null ? '-' : Math.round(n).toLocaleString('en'));
+  line(['phase', 'rows', 'seconds', 'rows/s', 'RSS MB', '× A', '× A′', 'CPU s', 'PG CPU s', 'rows/CPU-s', 'load path']);
+  for (const p of rows) {
+    line([
+      p.name,
+      p.rows.toLocaleString('en'),
+      p.seconds.toFixed(2),
+      count(p.rowsPerSecond),
+      fixed(p.peakRssBytes && p.peakRssBytes / MB, 0),
+      p.timesA.toFixed(2),
+      fixed(p.timesAPrime, 2),
+      fixed(p.cpuSeconds, 1),
+      fixed(p.postgresCpuSeconds, 1),
+      count(p.rowsPerCpuSecond),
+      p.loadPath ?? '-',
+    ]);
+    if (p.detail) console.log(`${''.padEnd(34)}${p.detail}`);
+  }
+}
+
 /** One run of the compiled CLI; its window's own time (without the export wait) and peak RSS. */
 async function syncOnce(command: 'sync' | 'full-refresh'): Promise<Phase> {
-  await checkpoint();
+  await checkpoint(warehouse.pool);
   const token = sim.tokens.at(-1)!;
   const rssFile = path.join(work, 'rss');
   const args = ['--import', path.join(root, 'bench', 'peak-rss.mjs'), path.join(root, 'bin', 'spaaza-sync.js'), command, ...(command === 'full-refresh' ? ['--allow-mass-delete'] : [])];
@@ -159,96 +191,21 @@ async function syncOnce(command: 'sync' | 'full-refresh'): Promise<Phase> {
     peakRssBytes: usage.peakRssBytes,
     cpuSeconds: usage.cpuSeconds,
     postgresCpuSeconds: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
+    loadPath: loadPathOf(windows),
     detail: `${windows.length} window(s): inserted ${sum('inserted')}, updated ${sum('updated')}, unchanged ${sum('unchanged')}, deleted ${sum('deleted')}; export wait ${sum('exportWaitSeconds').toFixed(1)} s not counted`,
   };
+}
+
+/** The windows' `loadPath` (typed-copy, reference), distinct ones joined by `+`; null while the CLI logs none. */
+function loadPathOf(windows: readonly Record<string, unknown>[]): string | null {
+  const paths = [...new Set(windows.map((w) => (typeof w.loadPath === 'string' ? w.loadPath : '-')))];
+  return paths.every((p) => p === '-') ? null : paths.join('+');
 }
 
 async function onlyFile(dir: string): Promise<string> {
   const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((f) => f.isFile() && f.name.endsWith('.csv'));
   if (files.length !== 1) throw new Error(`expected one export file in ${dir}, found ${files.length}`);
   return path.join(files[0]!.parentPath, files[0]!.name);
-}
-
-/** Baseline A: psql's \copy of the served file into a table with the same columns and key. */
-async function psqlCopy(file: string): Promise<Phase> {
-  const header = (await firstLine(file)).trim();
-  await warehouse.pool.query(`CREATE TABLE ${SCHEMA}.baseline_copy (${BASELINE_COLUMNS})`);
-  await checkpoint();
-  const started = performance.now();
-  execFileSync('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${SCHEMA}.baseline_copy (${header}) FROM '${file}' WITH (FORMAT csv, HEADER true)`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const { rows } = await warehouse.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.baseline_copy`);
-  return { name: 'A: psql \\copy', rows: Number(rows[0]!.n), seconds, peakRssBytes: null, cpuSeconds: null, postgresCpuSeconds: null, detail: '' };
-}
-
-/** Baseline B: one INSERT … ON CONFLICT DO UPDATE per row, the loader most people write. */
-async function naiveInserts(file: string, rows: number, extrapolateTo: number): Promise<Phase> {
-  await warehouse.pool.query(`CREATE TABLE ${SCHEMA}.baseline_naive (${BASELINE_COLUMNS})`);
-  const parser = createReadStream(file).pipe(parse({ columns: true, to: rows }));
-  const client = await warehouse.pool.connect();
-  let done = 0;
-  const started = performance.now();
-  try {
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
-      const names = Object.keys(record);
-      const values = names.map((n) => (record[n] === '' ? null : record[n]));
-      await client.query(
-        `INSERT INTO ${SCHEMA}.baseline_naive (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})
-         ON CONFLICT (chain_id, id) DO UPDATE SET ${names.map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`,
-        values,
-      );
-      done += 1;
-    }
-  } finally {
-    client.release();
-  }
-  const seconds = ((performance.now() - started) / 1000) * (extrapolateTo / done);
-  return {
-    name: 'B: INSERT per row (extrapolated)',
-    rows: extrapolateTo,
-    seconds,
-    peakRssBytes: null,
-    cpuSeconds: null,
-    postgresCpuSeconds: null,
-    detail: `measured on ${done.toLocaleString('en')} rows`,
-  };
-}
-
-async function firstLine(file: string): Promise<string> {
-  const handle = createReadStream(file, { start: 0, end: 64 * 1024, encoding: 'utf8' });
-  let text = '';
-  for await (const chunk of handle) text += chunk;
-  return text.slice(0, text.indexOf('\n'));
-}
-
-/**
- * CPU seconds used so far by every PostgreSQL server process on this machine (the warehouse is
- * local here); null when /proc cannot tell. Includes the checkpointer and WAL writer: the server's
- * whole cost of a phase.
- */
-async function postgresCpuSeconds(): Promise<number | null> {
-  try {
-    let ticks = 0;
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name !== 'postgres') continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime + stime, and cutime + cstime: the postmaster collects the time of backends that exited.
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    }
-    return ticks / 100; // USER_HZ
-  } catch {
-    return null;
-  }
-}
-
-/** Each phase starts with the dirty pages of the one before written out, so it pays only for its own. */
-async function checkpoint(): Promise<void> {
-  await warehouse.pool.query('CHECKPOINT').catch(() => {}); // needs a superuser or pg_checkpoint
 }
 
 async function serverVersion(): Promise<string> {
