@@ -1,4 +1,4 @@
-// `npm run bench -- [--rows 1000000] [--naive-rows 20000] [--skip-pgloader]`:
+// `npm run bench -- [--rows 1000000] [--naive-rows 20000] [--skip-pgloader] [--skip-queries]`:
 // spaaza-sync end to end against the bundled simulator over loopback HTTP, next to baselines that
 // load the very CSV file the simulator served (bench/baselines.ts), each phase after a CHECKPOINT:
 //   A.  psql \copy into a table with the CSV's columns and key: the limit, no typing, no merge;
@@ -14,8 +14,10 @@
 // Per phase: wall time, rows/s, peak RSS, × A and × A′, CPU of the loader and of PostgreSQL, rows per
 // CPU-second of the two, and the load path the CLI's `window committed` lines name (`loadPath`).
 // The CLI's times are the windows' own (from the sync log), without the wait for the simulator
-// to render the export. Prints a table and writes JSON to bench/results/. Nothing reads the whole
-// file into memory: --rows 5000000 runs in flat memory.
+// to render the export. Then, in the loaded schema, the analyst queries (bench/analyst-queries.ts)
+// are timed with the current indexes of `vouchers` and with the index set of before the fast load
+// path (bench/query-latency.ts). Prints tables and writes JSON to bench/results/. Nothing reads
+// the whole file into memory: --rows 5000000 runs in flat memory.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,14 +26,17 @@ import { parseArgs } from 'node:util';
 import { silentLogger } from '../src/log.js';
 import { startSimulator } from '../src/simulator/simulator.js';
 import { openWarehouse } from '../src/warehouse/warehouse.js';
+import { analystQueries } from './analyst-queries.js';
 import { csvHeader, naiveInserts, pgloaderLoad, psqlCopy, warehouseCopy, type BenchContext, type Outcome } from './baselines.js';
 import { checkpoint, postgresCpuSeconds, rowsPerCpuSecond, type Phase } from './measure.js';
+import { compareWithOldIndexes, printComparison, type IndexComparison } from './query-latency.js';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     'naive-rows': { type: 'string', default: '20000' },
     'skip-pgloader': { type: 'boolean', default: false },
+    'skip-queries': { type: 'boolean', default: false },
   },
 });
 const vouchers = Number(values.rows);
@@ -90,6 +95,10 @@ try {
   sim.state.clock.advance(3600_000);
   phases.push({ ...(await syncOnce('sync')), name: 'incremental window, 1,000 new' });
 
+  let queries: IndexComparison | null = null;
+  if (values['skip-queries']) notes.push('analyst queries skipped (--skip-queries)');
+  else queries = await compareWithOldIndexes(warehouse.pool, SCHEMA, analystQueries(SCHEMA, chainId, new Date(sim.state.clock.nowMs())));
+
   const postgres = await serverVersion();
   console.log(`\n${vouchers.toLocaleString('en')} vouchers, export ${(bytes / MB).toFixed(0)} MB; PostgreSQL ${postgres}; ${os.cpus().length} cores`);
   const rows = phases.map((p) => derived(p, baselineA));
@@ -97,11 +106,12 @@ try {
   for (const note of notes) console.log(`note: ${note}`);
   const window = phases.at(-1)!;
   console.log(`\nown time of the incremental window: ${(window.seconds * 1000).toFixed(0)} ms for ${window.rows} rows (${((window.seconds * 1000 * 1000) / Math.max(window.rows, 1)).toFixed(0)} ms per 1,000)`);
+  if (queries) printComparison(queries);
 
   const resultsDir = path.join(root, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${vouchers}.json`);
-  const result = { date: new Date().toISOString(), vouchers, naiveRows, exportBytes: bytes, cores: os.cpus().length, postgres, node: process.version, phases: rows, notes };
+  const result = { date: new Date().toISOString(), vouchers, naiveRows, exportBytes: bytes, cores: os.cpus().length, postgres, node: process.version, phases: rows, notes, queries };
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 } finally {
