@@ -53,6 +53,7 @@ export function registerLoadFileCommand(program: Command): void {
           noExpiryFrom: config.sync.noExpiryFrom,
           maxRecordBytes: config.sync.maxRecordBytes,
           batchRows: config.sync.mergeBatchRows,
+          loadPath: config.sync.loadPath,
           logger,
         });
         const seconds = (performance.now() - started) / 1000;
@@ -101,7 +102,7 @@ function checkedExportTime(exportedAt: Date | undefined, maxClockSkewMs: number)
 
 function describeLoad(file: string, chain: number, schema: string, result: LoadFileResult, seconds: number): string[] {
   return [
-    `loaded ${file} into chain ${chain} (sync run ${result.syncRunId}) in ${seconds.toFixed(1)} s`,
+    `loaded ${file} into chain ${chain} (sync run ${result.syncRunId}) in ${seconds.toFixed(1)} s, ${result.loadPath === 'typed-copy' ? 'typed by PostgreSQL (typed COPY)' : 'through the reference parser'}`,
     `  rows read ${result.rowsRead}: ${result.inserted} inserted, ${result.updated} updated, ${result.unchanged} unchanged, ` +
       `${result.rejected} rejected, ${result.duplicates} duplicate, ${result.inconsistent} inconsistent`,
     ...(result.unknownColumns.length ? [`  unknown columns kept in vouchers.extra: ${result.unknownColumns.join(', ')}`] : []),

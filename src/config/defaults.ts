@@ -18,6 +18,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
     mergeBatchRows: DEFAULTS.mergeBatchRows,
     maxClockSkew: '15m',
     maxRecordBytes: DEFAULTS.maxRecordBytes,
+    loadPath: 'auto' as 'auto' | 'reference',
   }),
   extract: Object.freeze({
     pollInitial: '250ms',

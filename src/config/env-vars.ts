@@ -50,6 +50,7 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
   v('SPAAZA_MERGE_BATCH_ROWS', 'sync.mergeBatchRows', 'integer', '50000', 'Rows merged into the warehouse per batch while the next batch is parsed; larger uses more memory.'),
   v('SPAAZA_MAX_CLOCK_SKEW', 'sync.maxClockSkew', 'duration', '15m', 'Largest accepted distance between Spaaza\'s clock (its Date header, task dates) and this machine\'s, either way; a run that sees more fails and moves nothing.'),
   v('SPAAZA_MAX_RECORD_BYTES', 'sync.maxRecordBytes', 'integer', '4194304', 'Largest CSV record (and so field) in bytes; a longer one is cut, rejected, and makes a full refresh skip its deletions. Bounds memory.'),
+  v('SPAAZA_LOAD_PATH', 'sync.loadPath', 'text', 'auto', 'How an export is staged: auto (PostgreSQL types the records by COPY when that can be exact, else the reference parser in Node takes over) or reference (always the reference parser).'),
   v('SPAAZA_MAX_REJECT_RATIO', 'sync.maxRejectRatio', 'ratio', '0.01', 'A window fails when its rejected rows exceed this share of its rows and 100 rows (0 to 1).'),
   v('SPAAZA_NO_EXPIRY_FROM', 'sync.noExpiryFrom', 'date', '2050-01-01T00:00:00Z', 'Expiries at or after this instant mean "no real expiry".'),
   v('SPAAZA_DATE_FIELDS', 'sync.dateFields', 'list', 'date_time_creation,date_time_redeemed', 'Comma-separated voucher date fields an incremental window filters on (any of them inside the window).'),

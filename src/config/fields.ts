@@ -219,6 +219,11 @@ export const dateFields = z
     });
   });
 
+/** sync.loadPath: `auto` takes the typed COPY path when it can be exact; `reference` always parses in Node. */
+export const loadPath = z.enum(['auto', 'reference'], {
+  error: (issue) => `${show(issue.input)} is not a load path; use "auto" (typed COPY when it can be exact, else the reference parser) or "reference"`,
+});
+
 export const failpoint = z
   .string({ error: expected('<name>:<kill|throw>, e.g. "mid-copy:kill"') })
   .transform(

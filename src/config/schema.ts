@@ -55,6 +55,7 @@ function syncShape() {
     mergeBatchRows: field.wholeNumber(1).prefault(D.sync.mergeBatchRows),
     maxClockSkew: field.duration({ min: 1000 }).prefault(D.sync.maxClockSkew),
     maxRecordBytes: field.wholeNumber(1024, MAX_RECORD_BYTES).prefault(D.sync.maxRecordBytes),
+    loadPath: field.loadPath.prefault(D.sync.loadPath),
   };
 }
 
@@ -220,6 +221,7 @@ function syncSection() {
       mergeBatchRows: s.mergeBatchRows,
       maxClockSkewMs: s.maxClockSkew,
       maxRecordBytes: s.maxRecordBytes,
+      loadPath: s.loadPath,
     }));
 }
 

@@ -12,7 +12,7 @@ import { ChainLockedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { tryLockChain } from './chain-lock.js';
-import { insertRejects, loadWindow, WindowLoadError, type LoadResult } from './load-window.js';
+import { insertRejects, loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from './load-window.js';
 import { createRun, failRunsOfDeadProcesses, markFailed } from './run-history.js';
 import { warehouseTables } from './tables.js';
 
@@ -33,6 +33,8 @@ export interface LoadFileInput {
   /** sync.maxRecordBytes and sync.mergeBatchRows, as the sync uses them (defaults when absent). */
   readonly maxRecordBytes?: number;
   readonly batchRows?: number;
+  /** sync.loadPath (default auto). */
+  readonly loadPath?: LoadPathSetting;
   readonly logger: Logger;
   readonly stdin?: Readable;
 }
@@ -81,6 +83,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         noExpiryFrom: input.noExpiryFrom,
         ...(input.maxRecordBytes !== undefined ? { maxRecordBytes: input.maxRecordBytes } : {}),
         ...(input.batchRows !== undefined ? { batchRows: input.batchRows } : {}),
+        ...(input.loadPath !== undefined ? { loadPath: input.loadPath } : {}),
         logger,
       });
       return { ...result, syncRunId };

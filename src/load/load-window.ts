@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
 import { emptyTransformStats, recordsUnaccounted, type TransformStats } from '../transform/read-voucher-csv.js';
 import { mergeInBatches, RepeatedIdAcrossBatches, type ExportObservations } from './merge-in-batches.js';
+import { mergeByTypedCopy, NotExact, typedCopyCannotBeExact } from './merge-typed-copy.js';
 import { markCommitted, markFailed, type RunCounts } from './run-history.js';
 import { createExportIdsSql, createStagingSql, EXPORT_IDS_TABLE, STAGING_TABLE, storable } from './staging.js';
 import type { WarehouseTables } from './tables.js';
@@ -77,6 +78,8 @@ export interface LoadWindowInput {
    * for an attempt the caller will retry in the same window, so only the last one is recorded.
    */
   readonly recordFailure?: boolean | ((error: Error) => boolean);
+  /** `reference` forces the reference path (sync.loadPath); default `auto`. */
+  readonly loadPath?: LoadPathSetting;
   /**
    * Do everything but commit, inside the caller's open transaction (which the caller rolls back),
    * and report the written rows by status before and after: what the load would change.
@@ -96,7 +99,20 @@ export interface LoadResult extends RunCounts {
   readonly rejectsWithoutId: number;
   /** Set for a full refresh. */
   readonly deletions: ReconcileResult | null;
+  /** How the export was staged: PostgreSQL typing its records (typed COPY) or the reference transform. */
+  readonly loadPath: LoadPath;
 }
+
+/**
+ * `typed-copy`: the export's records are copied as they are and typed by PostgreSQL, with SQL
+ * generated from the declared voucher table; `reference`: csv-parse and normalize-record.ts. The
+ * typed path is taken only when it can be exact (merge-typed-copy.ts), else the reference.
+ */
+export type LoadPath = 'typed-copy' | 'reference';
+export type LoadPathSetting = 'auto' | 'reference';
+
+/** Rows per batch of the typed COPY path: fewer, larger statements, since Node no longer parses while PostgreSQL merges. */
+const TYPED_COPY_BATCH_ROWS = 250_000;
 
 /** Thrown when a window failed; its run row was marked failed when `recorded` is true. */
 export class WindowLoadError extends LoadError {
@@ -119,6 +135,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   const { client, tables, logger } = input;
   const validUntil = input.versionsValidUntil ?? new Date(Date.now() + DEFAULTS.maxClockSkewMs);
   let seen = observations();
+  let loadPath: LoadPath = 'reference';
   // A connection that dies mid-load also emits 'error'; without a listener that would crash the
   // process. The failing query reports it, so here it is only logged.
   const onConnectionError = (error: Error) => logger.warn('the warehouse connection failed during the load', { error: error.message });
@@ -128,42 +145,55 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
     await client.query(input.dryRun ? 'SAVEPOINT dry_run' : 'BEGIN');
     await client.query(createStagingSql());
     await client.query(createExportIdsSql());
-    // Without a way to read the export again, it is merged at once.
+    if (input.loadPath !== 'reference' && input.reopen && (await typedCopyPossible(client))) loadPath = 'typed-copy';
+    // Without a way to read the export again, it is merged at once, by the reference path.
     const batchRows = input.reopen ? (input.batchRows ?? DEFAULTS.mergeBatchRows) : Infinity;
-    const merge = (source: AsyncIterable<Buffer | string>, rows: number) =>
-      mergeInBatches(
-        {
-          client,
-          tables,
-          chainId: input.chainId,
-          syncRunId: input.syncRunId,
-          exportedAt: input.exportedAt,
-          validUntil,
-          source,
-          noExpiryFrom: input.noExpiryFrom,
-          maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
-          batchRows: rows,
-          logger,
-          midCopy: input.hooks?.midCopy,
-          beforeMerge: input.hooks?.beforeUpsert,
-          storeRejects: () => insertStagedRejects(client, tables, input),
-          detail: input.dryRun ?? false,
-        },
-        seen,
-      );
+    const merge = (path: LoadPath, source: AsyncIterable<Buffer | string>, rows: number) => {
+      const mergeInput = {
+        client,
+        tables,
+        chainId: input.chainId,
+        syncRunId: input.syncRunId,
+        exportedAt: input.exportedAt,
+        validUntil,
+        source,
+        noExpiryFrom: input.noExpiryFrom,
+        maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
+        batchRows: path === 'typed-copy' ? Math.max(rows, TYPED_COPY_BATCH_ROWS) : rows,
+        logger,
+        midCopy: input.hooks?.midCopy,
+        beforeMerge: input.hooks?.beforeUpsert,
+        storeRejects: () => insertStagedRejects(client, tables, input),
+        detail: input.dryRun ?? false,
+      };
+      return path === 'typed-copy' ? mergeByTypedCopy(mergeInput, seen) : mergeInBatches(mergeInput, seen);
+    };
     let vouchers: UpsertCounts;
     if (batchRows === Infinity) {
-      vouchers = await merge(input.source, Infinity);
+      vouchers = await merge('reference', input.source, Infinity);
     } else {
       await client.query('SAVEPOINT before_batches');
-      try {
-        vouchers = await merge(input.source, batchRows);
-      } catch (error) {
-        if (!(error instanceof RepeatedIdAcrossBatches)) throw error;
-        logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
-        await client.query('ROLLBACK TO SAVEPOINT before_batches');
-        seen = observations();
-        vouchers = await merge(await input.reopen!(), Infinity);
+      let source = input.source;
+      let rows = batchRows;
+      for (;;) {
+        try {
+          vouchers = await merge(loadPath, source, rows);
+          break;
+        } catch (error) {
+          // Each retry changes the path or the batching for good: at most three reads.
+          if (loadPath === 'typed-copy' && typedCopyCannotBeExact(error)) {
+            logger.info('the export is not one the typed COPY path can load exactly: loading it again through the reference path', { because: reasonOf(error) });
+            loadPath = 'reference';
+          } else if (error instanceof RepeatedIdAcrossBatches && rows !== Infinity) {
+            logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
+            rows = Infinity;
+          } else {
+            throw error;
+          }
+          await client.query('ROLLBACK TO SAVEPOINT before_batches');
+          seen = observations();
+          source = await input.reopen!();
+        }
       }
     }
     const { stats } = seen;
@@ -215,7 +245,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
     }
     await input.hooks?.beforeCommit?.();
-    const result = { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions };
+    const result = { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions, loadPath };
     if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(seen.changes), revived: seen.revived };
     await client.query('COMMIT');
     return { ...result, dryRun: false };
@@ -227,6 +257,16 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   } finally {
     client.off('error', onConnectionError);
   }
+}
+
+/** PostgreSQL checks the UTF-8 of what it copies only into a UTF-8 database: elsewhere the reference path does. */
+async function typedCopyPossible(client: ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ encoding: string }>(`SELECT current_setting('server_encoding') AS encoding`);
+  return rows[0]!.encoding === 'UTF8';
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof NotExact ? error.reason : (error as Error).message;
 }
 
 function observations(): ExportObservations {

@@ -16,10 +16,11 @@ import type { Logger } from '../log.js';
 import type { Reject } from '../transform/normalize-record.js';
 import { readVoucherCsvInBatches, type TransformStats } from '../transform/read-voucher-csv.js';
 import { readAhead } from './read-ahead.js';
-import { copySql, EXPORT_IDS_TABLE, stagingLine, STAGING_TABLE } from './staging.js';
+import type { HeaderMap } from '../transform/header-map.js';
+import { copySql, EXPORT_IDS_TABLE, REFERENCE_STAGED_ROWS, stagingLine, STAGING_TABLE } from './staging.js';
 import type { WarehouseTables } from './tables.js';
 import type { CampaignsSeen } from './upsert-campaigns.js';
-import { isAfterId, upsertVouchers, type StatusChange, type UpsertCounts } from './upsert-vouchers.js';
+import { isAfterId, upsertVouchers, type StagedRows, type StatusChange, type UpsertCounts } from './upsert-vouchers.js';
 
 const COPY_CHUNK_CHARS = 256 * 1024;
 /** COPY text parsed ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
@@ -68,15 +69,41 @@ export interface MergeInBatchesInput {
   readonly detail?: boolean;
 }
 
-interface CopyChunk {
-  /** COPY text lines, encoded: half the memory of a JS string holding non-Latin-1 text, off the heap. */
+/** One piece of a batch's COPY input. */
+export interface CopyChunk {
+  /** COPY input: text-format lines (reference) or CSV records (typed COPY), encoded, off the heap. */
   readonly text: Buffer;
   /** The last chunk of a batch. */
   readonly endsBatch: boolean;
 }
 
+/**
+ * One way of staging an export's rows in batches: the reference path's (the transform's typed
+ * rows and rejects as COPY text into voucher_staging) or the typed COPY path's (the export's own
+ * records into voucher_copy, typed by PostgreSQL). The merge of each batch is the same.
+ */
+export interface StagedBatches {
+  readonly chunks: AsyncIterable<CopyChunk>;
+  /** Before each batch's COPY, once the header is known: readies the staging table, and gives the COPY statement. */
+  prepare(client: ClientBase): Promise<string>;
+  /** The batch's rows, as upsertVouchers reads them. */
+  staged(): StagedRows;
+  /** The ids seen so far strictly increase, so none can repeat across batches. */
+  idsAscending(): boolean;
+  /** After each batch's COPY, before its merge. */
+  afterCopy(client: ClientBase): Promise<void>;
+  /** SQL inserting the batch's readable reject ids into EXPORT_IDS_TABLE; null when the path has no rejects. */
+  readonly rejectIdsSql: string | null;
+  /** The staging table, emptied after each batch. */
+  readonly table: string;
+}
+
 export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObservations): Promise<UpsertCounts> {
-  const { client } = input;
+  return mergeStagedBatches(input, seen, referenceBatches(input, seen));
+}
+
+/** The reference path: csv-parse and normalize-record.ts in Node, their rows and rejects staged as COPY text. */
+function referenceBatches(input: MergeInBatchesInput, seen: ExportObservations): StagedBatches {
   const { stats } = seen;
   // Strictly increasing ids (the exports' own order, when they have one) cannot repeat across
   // batches; only when they stop increasing does each batch have to be checked.
@@ -89,12 +116,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
     let rowsInBatch = 0;
     for await (const events of eventBatches) {
       for (const event of events) {
-        if (event.kind === 'header' && event.map.unknown.length > 0) {
-          input.logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', {
-            columns: event.map.unknown.map((u) => u.header),
-          });
-        }
-        if (event.kind === 'header') for (const warning of event.map.warnings) input.logger.warn(warning);
+        if (event.kind === 'header') logHeader(input.logger, event.map);
         if (event.kind === 'row') {
           seen.campaigns.add(event.row);
           if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
@@ -117,7 +139,30 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
     }
     if (text) yield { text: Buffer.from(text), endsBatch: true };
   };
-  const chunks = readAhead(copyText(), { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_BYTES });
+  return {
+    chunks: copyText(),
+    prepare: async () => copySql(),
+    staged: () => REFERENCE_STAGED_ROWS,
+    idsAscending: () => idsAscending,
+    afterCopy: async () => {},
+    rejectIdsSql: `INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND voucher_id IS NOT NULL`,
+    table: STAGING_TABLE,
+  };
+}
+
+/** What a header tells the run: unknown columns kept in `extra`, repeated names renamed. */
+export function logHeader(logger: Logger, map: HeaderMap): void {
+  if (map.unknown.length > 0) {
+    logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', { columns: map.unknown.map((u) => u.header) });
+  }
+  for (const warning of map.warnings) logger.warn(warning);
+}
+
+/** Stages and merges batch after batch; the two paths differ only in `batches`. */
+export async function mergeStagedBatches(input: MergeInBatchesInput, seen: ExportObservations, batches: StagedBatches): Promise<UpsertCounts> {
+  const { client } = input;
+  const { stats } = seen;
+  const chunks = readAhead(batches.chunks, { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_BYTES });
 
   const summed = { inserted: 0, updated: 0, distinct: 0 };
   let batchesMerged = 0;
@@ -138,12 +183,15 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           if (endsBatch || next.done) return;
         }
       };
-      await pipeline(batch(), client.query(copyFrom(copySql())));
+      await pipeline(batch(), client.query(copyFrom(await batches.prepare(client))));
       batchesMerged += 1;
+      await batches.afterCopy(client);
       if (batchesMerged === 1) await input.beforeMerge?.();
 
+      const staged = batches.staged();
+      const idsAscending = batches.idsAscending();
       if (idsAscending || input.batchRows === Infinity) {
-        await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'`);
+        await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM (${staged.rows}) s`);
       } else {
         if (!uniqueIndex) {
           // The ids so far were ascending, so unique.
@@ -151,13 +199,13 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           uniqueIndex = true;
         }
         const added = await client.query<{ repeated: string }>(
-          `WITH batch AS (SELECT DISTINCT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'r'),
+          `WITH batch AS (SELECT DISTINCT voucher_id FROM (${staged.rows}) s),
                 added AS (INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM batch ON CONFLICT DO NOTHING RETURNING 1)
            SELECT (SELECT count(*) FROM batch) - (SELECT count(*) FROM added) AS repeated`,
         );
         if (Number(added.rows[0]!.repeated) > 0) throw new RepeatedIdAcrossBatches();
       }
-      await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND voucher_id IS NOT NULL`);
+      if (batches.rejectIdsSql) await client.query(batches.rejectIdsSql);
 
       if (stats.header) {
         const merged = await upsertVouchers(client, input.tables.vouchers, {
@@ -166,7 +214,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
           exportedAt: input.exportedAt,
           validUntil: input.validUntil,
           present: stats.header.present,
-        }, { idsDistinct: idsAscending, chainEmpty }, input.detail ?? false);
+        }, { idsDistinct: idsAscending, chainEmpty }, input.detail ?? false, staged);
         for (const change of merged.changes ?? []) {
           const key = `${change.from}\u0000${change.to}`;
           seen.changes.set(key, { ...change, count: (seen.changes.get(key)?.count ?? 0) + change.count });
@@ -177,7 +225,7 @@ export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObs
         summed.distinct += merged.distinct;
       }
       if (stats.rejected > 0) await input.storeRejects();
-      await client.query(`TRUNCATE ${STAGING_TABLE}`);
+      await client.query(`TRUNCATE ${batches.table}`);
     }
   } finally {
     // Not awaited: after a failure a pull may still wait on a stalled download the caller destroys.

@@ -7,6 +7,7 @@
  *   refresh compares the warehouse with, and where an id repeating across batches shows.
  */
 import type { TransformEvent } from '../transform/read-voucher-csv.js';
+import type { StagedRows } from './upsert-vouchers.js';
 import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../transform/voucher-table.js';
 
 export const STAGING_TABLE = 'voucher_staging';
@@ -25,6 +26,9 @@ export function createStagingSql(): string {
 export function createExportIdsSql(): string {
   return `CREATE TEMP TABLE ${EXPORT_IDS_TABLE} (voucher_id bigint, reject_id bigint) ON COMMIT DROP`;
 }
+
+/** The staged rows of a batch, as upsertVouchers reads them. */
+export const REFERENCE_STAGED_ROWS: StagedRows = { rows: `SELECT * FROM ${STAGING_TABLE} WHERE kind = 'r'` };
 
 export function copySql(): string {
   return `COPY ${STAGING_TABLE} (${COPY_COLUMNS.join(', ')}) FROM STDIN`;

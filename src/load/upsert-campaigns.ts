@@ -17,6 +17,11 @@ export class CampaignsSeen {
     this.latest.set(id, { type: (row.cells.campaign_type as string | null | undefined) ?? null, title: (row.cells.campaign_title as string | null | undefined) ?? null });
   }
 
+  /** A campaign's type and title as the typed COPY path gathered them (its last line). */
+  set(id: string, type: string | null, title: string | null): void {
+    this.latest.set(id, { type, title });
+  }
+
   get size(): number {
     return this.latest.size;
   }

@@ -12,7 +12,15 @@
  */
 import type { ClientBase } from 'pg';
 import { CONTENT_COLUMNS } from '../transform/voucher-table.js';
-import { STAGING_TABLE } from './staging.js';
+
+/**
+ * A batch's rows as a relation: `voucher_id`, the declared columns, `extra` and `line` (the later
+ * line of an id wins). The reference path stages them typed; the typed COPY path derives them
+ * from its staged records in SQL.
+ */
+export interface StagedRows {
+  readonly rows: string;
+}
 
 export interface UpsertCounts {
   readonly inserted: number;
@@ -34,8 +42,9 @@ export async function upsertVouchers(
   client: ClientBase,
   table: string,
   params: { chainId: number; syncRunId: number; exportedAt: Date; validUntil: Date; present: ReadonlySet<string> },
-  shortcuts: { idsDistinct: boolean; chainEmpty: boolean } = { idsDistinct: false, chainEmpty: false },
-  detail = false,
+  shortcuts: { idsDistinct: boolean; chainEmpty: boolean },
+  detail: boolean,
+  staged: StagedRows,
 ): Promise<UpsertCounts> {
   const columns = CONTENT_COLUMNS.filter((c) => params.present.has(c.name)).map((c) => c.name);
   const assign = columns.map((c) => `${c} = EXCLUDED.${c}`);
@@ -50,42 +59,59 @@ export async function upsertVouchers(
   const returning = shortcuts.chainEmpty ? 'RETURNING true AS inserted' : upsertClause;
   // Every part of one statement sees the table as it was before it: joined with what the upsert
   // wrote, `vouchers` still gives each written row's old status and deletion (a dry run's report).
+  const distinct = `(SELECT count(*) FROM ${shortcuts.idsDistinct ? `(${staged.rows}) s` : 'src'})`;
   const summary = detail
     ? `SELECT w.inserted, o.status AS before_status, w.status AS after_status, coalesce(o.deleted_at IS NOT NULL, false) AS revived, count(*) AS n,
-              (SELECT count(*) FROM ${shortcuts.idsDistinct ? `${STAGING_TABLE} WHERE kind = 'r'` : 'src'}) AS distinct
+              ${distinct} AS distinct
        FROM written w LEFT JOIN ${table} o ON o.chain_id = $1 AND o.voucher_id = w.voucher_id AND NOT w.inserted
        GROUP BY 1, 2, 3, 4`
     : `SELECT count(*) FILTER (WHERE inserted) AS inserted,
            count(*) FILTER (WHERE NOT inserted) AS updated,
-           (SELECT count(*) FROM ${shortcuts.idsDistinct ? `${STAGING_TABLE} WHERE kind = 'r'` : 'src'}) AS distinct
+           ${distinct} AS distinct
     FROM written`;
   const query = `
     WITH src AS (
-      ${shortcuts.idsDistinct ? `SELECT * FROM ${STAGING_TABLE} WHERE kind = 'r'` : `SELECT DISTINCT ON (voucher_id) * FROM ${STAGING_TABLE} WHERE kind = 'r' ORDER BY voucher_id, line DESC`}
-    ), written AS (
+      ${shortcuts.idsDistinct ? staged.rows : `SELECT DISTINCT ON (voucher_id) * FROM (${staged.rows}) s ORDER BY voucher_id, line DESC`}
+    )${shortcuts.chainEmpty ? '' : `, fresh AS (${changedRows(table, columns)})`}, written AS (
       INSERT INTO ${table} AS v (chain_id, voucher_id, ${[...columns, 'extra', 'first_seen_run_id', 'last_seen_run_id', 'source_exported_at', 'updated_at', 'deleted_at'].join(', ')})
-      SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM src
+      SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM ${shortcuts.chainEmpty ? 'src' : 'fresh'}
       ${detail ? returning.replace(/AS inserted$/, 'AS inserted, voucher_id, status') : returning}
     )
     ${summary}`;
   const values = [params.chainId, params.syncRunId, params.exportedAt, ...(shortcuts.chainEmpty ? [] : [params.validUntil])];
-  if (detail) return detailedCounts(await client.query(query, values), client, shortcuts);
+  if (detail) return detailedCounts(await client.query(query, values), client, shortcuts, staged);
   const { rows } = await client.query<{ inserted: string; updated: string; distinct: string }>(query, values);
   const row = rows[0]!;
   return { inserted: Number(row.inserted), updated: Number(row.updated), distinct: Number(row.distinct) };
+}
+
+/**
+ * The rows the upsert would write, found by a join before it: ON CONFLICT locks every row it
+ * finds (a WAL record, and a page written, per row) before its WHERE can say the row is
+ * unchanged, so an unchanged export would rewrite every page of the table. Under the chain's lock
+ * nothing else writes these rows: the join sees what the upsert would, whose own WHERE stays.
+ */
+function changedRows(table: string, columns: readonly string[]): string {
+  const stored = [...columns.map((c) => `v.${c}`), 'v.extra', 'v.deleted_at'];
+  const incoming = [...columns.map((c) => `s.${c}`), "coalesce(s.extra, '{}'::jsonb)", 'NULL::timestamptz'];
+  return `SELECT s.* FROM src s LEFT JOIN ${table} v ON v.chain_id = $1 AND v.voucher_id = s.voucher_id
+      WHERE v.voucher_id IS NULL
+         OR (v.source_exported_at <= $3::timestamptz AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')}))
+         OR v.source_exported_at > $4::timestamptz`;
 }
 
 async function detailedCounts(
   result: { rows: { inserted: boolean; before_status: string | null; after_status: string | null; revived: boolean; n: string; distinct: string }[] },
   client: ClientBase,
   shortcuts: { idsDistinct: boolean },
+  staged: StagedRows,
 ): Promise<UpsertCounts> {
   const { rows } = result;
   let distinct = rows[0] ? Number(rows[0].distinct) : null;
   // Nothing written: no group row carries the distinct count, so it is asked for separately.
   if (distinct === null) {
-    const staged = await client.query<{ n: string }>(`SELECT count(${shortcuts.idsDistinct ? '*' : 'DISTINCT voucher_id'}) AS n FROM ${STAGING_TABLE} WHERE kind = 'r'`);
-    distinct = Number(staged.rows[0]!.n);
+    const counted = await client.query<{ n: string }>(`SELECT count(${shortcuts.idsDistinct ? '*' : 'DISTINCT voucher_id'}) AS n FROM (${staged.rows}) s`);
+    distinct = Number(counted.rows[0]!.n);
   }
   const changes = new Map<string, StatusChange>();
   let inserted = 0;

@@ -14,7 +14,7 @@ import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.
 import type { Task } from '../extract/task-schemas.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
-import { loadWindow, WindowLoadError, type LoadResult } from '../load/load-window.js';
+import { loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
 import type { ReconcileOptions } from '../load/reconcile-deletions.js';
 import { markFailed, setRunState, type RunMode } from '../load/run-history.js';
 import type { WarehouseTables } from '../load/tables.js';
@@ -37,6 +37,8 @@ export interface SyncSettings {
   readonly mergeBatchRows: number;
   readonly noExpiryFrom: Date;
   readonly maxRecordBytes: number;
+  /** sync.loadPath: `reference` forces the reference parser. */
+  readonly loadPath: LoadPathSetting;
   readonly stream: string;
 }
 
@@ -165,6 +167,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       deleted: result.deletions?.deleted ?? 0,
       bytes: result.bytes,
       watermarkMoved: result.watermarkMoved,
+      loadPath: result.loadPath,
       // Wall time of the window, and of it the wait for Spaaza to finish the export.
       seconds: round((performance.now() - startedAt) / 1000),
       exportWaitSeconds: round(exportWaitSeconds),
@@ -303,6 +306,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         batchRows: settings.mergeBatchRows,
         noExpiryFrom: settings.noExpiryFrom,
         maxRecordBytes: settings.maxRecordBytes,
+        loadPath: settings.loadPath,
         logger,
         hooks: {
           midCopy: (rows) => {

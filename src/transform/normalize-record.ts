@@ -2,6 +2,7 @@
  * One CSV record → a typed voucher row, or a reject that says why. Never throws: a bad row must
  * not stop the window (DESIGN §3). Values stay exact: ids and amounts are digit strings.
  */
+import { CLEAN_TEXT } from './clean-text.js';
 import type { HeaderMap } from './header-map.js';
 import { CUT_SENTINEL } from './record-size-guard.js';
 import { ValueError, parseBoolean, parseDecimal, parseInteger, parseTimestamp } from './values.js';
@@ -91,7 +92,7 @@ export function normalizeRecord(fields: readonly string[], line: number, raw: st
   const cells: Record<string, CellValue> = {};
   for (const { index, column } of map.columns) {
     const original = fields[index]!;
-    const text = column.clean ? column.clean(original) : original;
+    const text = column.clean ? CLEAN_TEXT[column.clean](original) : original;
     if (text === '') {
       if (column.required) problems.push(`${column.name} (${map.headers[index]}) is empty`);
       cells[column.name] = null;
@@ -138,16 +139,23 @@ function hiddenRecord(fields: readonly string[], map: HeaderMap, context: Normal
   for (let index = 0; index < fields.length; index++) {
     const field = fields[index]!;
     if (!field.includes('\n') && !field.includes('\r')) continue;
-    for (const text of field.split(/\r\n|\r|\n/).slice(1)) {
-      const parts = text.split(',');
-      const id = map.idIndex < parts.length - 1 ? canonicalId(parts[map.idIndex]!.trim()) : null;
-      const chain = map.chainIndex !== null && map.chainIndex < parts.length ? parts[map.chainIndex]!.trim() : null;
-      const chainFits = chain === null || chain === '' || canonicalId(chain) === String(context.chainId);
-      if (parts.length >= map.headers.length || (id !== null && chainFits)) {
-        const column = map.columns.find((c) => c.index === index)?.column.name ?? 'extra';
-        return { index, column, text, id };
-      }
+    const found = furtherRecordIn(field, map, context);
+    if (found !== null) {
+      const column = map.columns.find((c) => c.index === index)?.column.name ?? 'extra';
+      return { index, column, ...found };
     }
+  }
+  return null;
+}
+
+/** The first line after the first of a field's text that reads as a further record (see hiddenRecord), or null. */
+export function furtherRecordIn(field: string, map: HeaderMap, context: Pick<NormalizeContext, 'chainId'>): { text: string; id: string | null } | null {
+  for (const text of field.split(/\r\n|\r|\n/).slice(1)) {
+    const parts = text.split(',');
+    const id = map.idIndex < parts.length - 1 ? canonicalId(parts[map.idIndex]!.trim()) : null;
+    const chain = map.chainIndex !== null && map.chainIndex < parts.length ? parts[map.chainIndex]!.trim() : null;
+    const chainFits = chain === null || chain === '' || canonicalId(chain) === String(context.chainId);
+    if (parts.length >= map.headers.length || (id !== null && chainFits)) return { text, id };
   }
   return null;
 }

@@ -17,12 +17,18 @@ export interface VoucherColumn {
   readonly headers: readonly string[];
   /** An empty cell is a reject instead of NULL (only when the column is in the file). */
   readonly required?: boolean;
-  /** Text clean-up applied before type parsing. */
-  readonly clean?: (text: string) => string;
+  /**
+   * Text clean-up applied before type parsing: `trim` drops leading and trailing white space (as
+   * JavaScript's String.prototype.trim defines it), `trim-lower` also lower-cases. Data, not a
+   * function, so that the reference transform (clean-text.ts) and the SQL of the typed COPY path
+   * (typed-copy/copy-sql.ts) apply the same rule.
+   */
+  readonly clean?: TextClean;
 }
 
-const trim = (text: string) => text.trim();
-const trimLower = (text: string) => text.trim().toLowerCase();
+export type TextClean = 'trim' | 'trim-lower';
+const trim = 'trim';
+const trimLower = 'trim-lower';
 
 /** Columns read from the CSV, in the warehouse's column order. */
 export const VOUCHER_COLUMNS: readonly VoucherColumn[] = [

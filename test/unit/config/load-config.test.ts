@@ -28,6 +28,7 @@ interface PromisedConfig {
     readonly mergeBatchRows: number;
     readonly maxClockSkewMs: number;
     readonly maxRecordBytes: number;
+    readonly loadPath: 'auto' | 'reference';
   };
   readonly extract: {
     readonly pollInitialMs: number;
@@ -67,6 +68,7 @@ describe('loadConfig: defaults', () => {
         mergeBatchRows: 50000,
         maxClockSkewMs: 15 * 60_000,
         maxRecordBytes: 4 * 1024 * 1024,
+        loadPath: 'auto',
       },
       extract: {
         pollInitialMs: 250,

@@ -1,0 +1,137 @@
+/**
+ * The typed COPY path of a load: the export's own records go to PostgreSQL as they came, in
+ * batches, into a staging table typed from the declared voucher table (`COPY … (FORMAT csv)`), and
+ * SQL generated from the same declaration makes them warehouse rows. Node only gates the bytes
+ * (exactness-scanner.ts): it parses nothing, so PostgreSQL's typing does the work csv-parse does
+ * on the reference path. The merge of each batch is the reference path's (merge-in-batches.ts).
+ *
+ * Throws NotExact as soon as the export holds anything the two paths could read differently; a
+ * COPY or cast error (SQLSTATE class 22) means the same. The caller then rolls back and loads the
+ * export through the reference path from a fresh read, so that rejects keep their line and reason.
+ */
+import type { ClientBase } from 'pg';
+import { escapeLiteral } from 'pg';
+import { parse } from 'csv-parse/sync';
+import { SpaazaSyncError } from '../errors.js';
+import { sqlstateOf } from '../failure-table.js';
+import { mapHeader, type HeaderMap } from '../transform/header-map.js';
+import { furtherRecordIn } from '../transform/normalize-record.js';
+import { COPY_TABLE, EXPORT_CAMPAIGNS_TABLE, planTypedCopy, type CopyPlan } from '../transform/typed-copy/copy-plan.js';
+import { ExactnessScanner, NotExact } from '../transform/typed-copy/exactness-scanner.js';
+import { logHeader, mergeStagedBatches, type CopyChunk, type ExportObservations, type MergeInBatchesInput, type StagedBatches } from './merge-in-batches.js';
+import type { UpsertCounts } from './upsert-vouchers.js';
+
+export { NotExact } from '../transform/typed-copy/exactness-scanner.js';
+
+/** Whether a failure of the typed COPY path means only that it cannot be exact (so the reference path takes over). */
+export function typedCopyCannotBeExact(error: unknown): boolean {
+  if (error instanceof NotExact) return true;
+  if (error instanceof SpaazaSyncError) return false;
+  // Data exceptions: a value COPY or a cast refused (out of range, invalid text, bad encoding, bad CSV).
+  return sqlstateOf(error)?.startsWith('22') ?? false;
+}
+
+export async function mergeByTypedCopy(input: MergeInBatchesInput, seen: ExportObservations): Promise<UpsertCounts> {
+  const { client } = input;
+  // Naive timestamps are UTC, as the reference reads them; restored after the export is staged.
+  const { rows } = await client.query<{ zone: string }>(`SELECT current_setting('TimeZone') AS zone`);
+  await client.query(`SET LOCAL TimeZone = 'UTC'`);
+  try {
+    const batches = typedCopyBatches(input, seen);
+    const counts = await mergeStagedBatches(input, seen, batches);
+    await batches.gatherCampaigns(client);
+    return counts;
+  } finally {
+    await client.query(`SELECT set_config('TimeZone', $1, true)`, [rows[0]!.zone]).catch(() => {});
+  }
+}
+
+function typedCopyBatches(input: MergeInBatchesInput, seen: ExportObservations): StagedBatches & { gatherCampaigns(client: ClientBase): Promise<void> } {
+  const { stats } = seen;
+  let plan: CopyPlan | null = null;
+  let tablesMade = false;
+  const scanner = new ExactnessScanner({
+    chainId: input.chainId,
+    maxRecordBytes: input.maxRecordBytes,
+    onHeader: (text) => {
+      const map = headerMap(text);
+      stats.header = map;
+      logHeader(input.logger, map);
+      plan = planTypedCopy(map, { noExpiryFrom: input.noExpiryFrom, literal: escapeLiteral });
+      return {
+        fields: plan.fields,
+        multilineProblem: (field) => (furtherRecordIn(field, map, input) ? 'a quoted field spans lines that read as further records' : null),
+      };
+    },
+  });
+
+  const chunks = async function* (): AsyncGenerator<CopyChunk> {
+    let rowsInBatch = 0;
+    const take = (scanned: { data: Buffer; records: number }): CopyChunk | null => {
+      if (scanned.records === 0) return null;
+      stats.records += scanned.records;
+      stats.rows += scanned.records;
+      rowsInBatch += scanned.records;
+      const endsBatch = rowsInBatch >= input.batchRows;
+      if (endsBatch) rowsInBatch = 0;
+      return { text: scanned.data, endsBatch };
+    };
+    for await (const chunk of input.source) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      stats.bytes += bytes.length;
+      const out = take(scanner.push(bytes));
+      if (out) yield out;
+    }
+    const last = take(scanner.end());
+    if (last) yield { ...last, endsBatch: true };
+  };
+
+  const current = () => {
+    if (plan === null) throw new Error('the typed COPY path staged records before reading a header');
+    return plan as CopyPlan;
+  };
+  return {
+    chunks: chunks(),
+    prepare: async (client) => {
+      const p = current();
+      if (!tablesMade) {
+        await client.query(p.createTableSql);
+        await client.query(p.createCampaignsTableSql);
+        tablesMade = true;
+      }
+      return p.copySql;
+    },
+    staged: () => ({ rows: current().rowsSql }),
+    idsAscending: () => scanner.idsAscending,
+    afterCopy: async (client) => {
+      const p = current();
+      // Statistics for the merge's join: a batch of a million rows and one of a thousand want different plans.
+      await client.query(`ANALYZE ${COPY_TABLE}`);
+      if (p.gatherCampaignsSql) await client.query(p.gatherCampaignsSql);
+      const { rows } = await client.query<{ n: string }>(p.inconsistentSql);
+      stats.inconsistent += Number(rows[0]!.n);
+    },
+    rejectIdsSql: null,
+    table: COPY_TABLE,
+    gatherCampaigns: async (client) => {
+      if (!tablesMade) return;
+      const { rows } = await client.query<{ campaign_id: string; campaign_type: string | null; title: string | null }>(
+        `SELECT campaign_id::text, campaign_type, title FROM ${EXPORT_CAMPAIGNS_TABLE} ORDER BY line`,
+      );
+      for (const row of rows) seen.campaigns.set(row.campaign_id, row.campaign_type, row.title);
+    },
+  };
+}
+
+/** The header as the reference reads it (csv-parse, the same options); NotExact when it does not map cleanly. */
+function headerMap(text: string): HeaderMap {
+  if (text === '') throw new NotExact('the header is blank');
+  const records = parse(text, { relax_quotes: true, relax_column_count: true }) as string[][];
+  if (records.length !== 1) throw new NotExact('the header does not read as one record');
+  try {
+    return mapHeader(records[0]!);
+  } catch (error) {
+    // The reference path fails the same way, with its own message.
+    throw new NotExact(`the header does not map: ${(error as Error).message}`);
+  }
+}
