@@ -111,8 +111,12 @@ export interface LoadResult extends RunCounts {
 export type LoadPath = 'typed-copy' | 'reference';
 export type LoadPathSetting = 'auto' | 'reference';
 
-/** Rows per batch of the typed COPY path: fewer, larger statements, since Node no longer parses while PostgreSQL merges. */
-const TYPED_COPY_BATCH_ROWS = 250_000;
+/**
+ * The typed COPY path merges batches this many times larger than sync.mergeBatchRows (250,000 rows
+ * at the default): Node has nothing to parse while PostgreSQL merges, so small batches would only
+ * add statements.
+ */
+const TYPED_COPY_BATCH_FACTOR = 5;
 
 /** Thrown when a window failed; its run row was marked failed when `recorded` is true. */
 export class WindowLoadError extends LoadError {
@@ -159,7 +163,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
         source,
         noExpiryFrom: input.noExpiryFrom,
         maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
-        batchRows: path === 'typed-copy' ? Math.max(rows, TYPED_COPY_BATCH_ROWS) : rows,
+        batchRows: path === 'typed-copy' ? rows * TYPED_COPY_BATCH_FACTOR : rows,
         logger,
         midCopy: input.hooks?.midCopy,
         beforeMerge: input.hooks?.beforeUpsert,

@@ -67,23 +67,27 @@ function typedCopyBatches(input: MergeInBatchesInput, seen: ExportObservations):
 
   const chunks = async function* (): AsyncGenerator<CopyChunk> {
     let rowsInBatch = 0;
-    const take = (scanned: { data: Buffer; records: number }): CopyChunk | null => {
-      if (scanned.records === 0) return null;
-      stats.records += scanned.records;
-      stats.rows += scanned.records;
-      rowsInBatch += scanned.records;
-      const endsBatch = rowsInBatch >= input.batchRows;
-      if (endsBatch) rowsInBatch = 0;
-      return { text: scanned.data, endsBatch };
+    // Whole records, cut where a batch ends.
+    const scanned = function* (): Generator<CopyChunk> {
+      for (;;) {
+        const { data, records } = scanner.take(input.batchRows - rowsInBatch);
+        if (records === 0) return;
+        stats.records += records;
+        stats.rows += records;
+        rowsInBatch += records;
+        const endsBatch = rowsInBatch >= input.batchRows;
+        if (endsBatch) rowsInBatch = 0;
+        yield { text: data, endsBatch };
+      }
     };
     for await (const chunk of input.source) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       stats.bytes += bytes.length;
-      const out = take(scanner.push(bytes));
-      if (out) yield out;
+      scanner.push(bytes);
+      yield* scanned();
     }
-    const last = take(scanner.end());
-    if (last) yield { ...last, endsBatch: true };
+    scanner.end();
+    yield* scanned();
   };
 
   const current = () => {
@@ -101,15 +105,11 @@ function typedCopyBatches(input: MergeInBatchesInput, seen: ExportObservations):
       }
       return p.copySql;
     },
-    staged: () => ({ rows: current().rowsSql }),
+    staged: () => ({ rows: current().rows(scanner.cleaned) }),
     idsAscending: () => scanner.idsAscending,
     afterCopy: async (client) => {
-      const p = current();
-      // Statistics for the merge's join: a batch of a million rows and one of a thousand want different plans.
-      await client.query(`ANALYZE ${COPY_TABLE}`);
-      if (p.gatherCampaignsSql) await client.query(p.gatherCampaignsSql);
-      const { rows } = await client.query<{ n: string }>(p.inconsistentSql);
-      stats.inconsistent += Number(rows[0]!.n);
+      const { rows } = await client.query<{ inconsistent: string }>(current().gather(scanner.cleaned));
+      stats.inconsistent += Number(rows[0]!.inconsistent);
     },
     rejectIdsSql: null,
     table: COPY_TABLE,

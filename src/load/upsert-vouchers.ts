@@ -90,11 +90,14 @@ export async function upsertVouchers(
  * finds (a WAL record, and a page written, per row) before its WHERE can say the row is
  * unchanged, so an unchanged export would rewrite every page of the table. Under the chain's lock
  * nothing else writes these rows: the join sees what the upsert would, whose own WHERE stays.
+ * The join probes the primary key row by row (a LATERAL the planner cannot flatten): the freshly
+ * loaded table may have no statistics yet, and a hash join over a chain's whole table, planned on
+ * a guess, spilled to disk; probes cost the same per row at any size and need no memory.
  */
 function changedRows(table: string, columns: readonly string[]): string {
   const stored = [...columns.map((c) => `v.${c}`), 'v.extra', 'v.deleted_at'];
   const incoming = [...columns.map((c) => `s.${c}`), "coalesce(s.extra, '{}'::jsonb)", 'NULL::timestamptz'];
-  return `SELECT s.* FROM src s LEFT JOIN ${table} v ON v.chain_id = $1 AND v.voucher_id = s.voucher_id
+  return `SELECT s.* FROM src s LEFT JOIN LATERAL (SELECT * FROM ${table} v WHERE v.chain_id = $1 AND v.voucher_id = s.voucher_id OFFSET 0) v ON true
       WHERE v.voucher_id IS NULL
          OR (v.source_exported_at <= $3::timestamptz AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')}))
          OR v.source_exported_at > $4::timestamptz`;

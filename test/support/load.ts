@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DEFAULTS } from '../../src/defaults.js';
 import { silentLogger } from '../../src/log.js';
-import { loadWindow, type LoadHooks, type LoadResult } from '../../src/load/load-window.js';
+import { loadWindow, type LoadHooks, type LoadPathSetting, type LoadResult } from '../../src/load/load-window.js';
 import type { ReconcileOptions } from '../../src/load/reconcile-deletions.js';
 import { createRun, type RunMode } from '../../src/load/run-history.js';
 import { warehouseTables } from '../../src/load/tables.js';
@@ -23,6 +23,8 @@ export interface LoadOptions {
   batchRows?: number;
   /** Load as a full refresh that soft-deletes what the export lacks. */
   reconcile?: ReconcileOptions;
+  /** The load path (default: SPAAZA_LOAD_PATH of the test's environment, else auto), so a suite can run on either. */
+  loadPath?: LoadPathSetting;
   /** Called when the load reads the export a second time. */
   onReopen?: () => void;
   /** Receives the load connection's backend pid before loading. */
@@ -55,9 +57,15 @@ export async function loadCsv(warehouse: Warehouse, schema: string, csv: string 
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.batchRows ? { batchRows: options.batchRows } : {}),
       ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+      loadPath: options.loadPath ?? testLoadPath(),
     });
     return { ...result, syncRunId };
   } finally {
     client.release(true);
   }
+}
+
+/** SPAAZA_LOAD_PATH of the test run: CI runs the suite once on each path. */
+export function testLoadPath(): LoadPathSetting {
+  return process.env.SPAAZA_LOAD_PATH === 'reference' ? 'reference' : 'auto';
 }

@@ -9,7 +9,7 @@
  */
 import { TRIMMED_CHARACTERS } from '../clean-text.js';
 import type { HeaderMap } from '../header-map.js';
-import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType, type VoucherColumn } from '../voucher-table.js';
+import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType, type TextClean, type VoucherColumn } from '../voucher-table.js';
 
 export const COPY_TABLE = 'voucher_copy';
 export const EXPORT_CAMPAIGNS_TABLE = 'voucher_export_campaigns';
@@ -24,6 +24,8 @@ export type FieldCheck = 'integer' | 'decimal' | 'boolean' | 'timestamp' | 'asci
 
 export interface CopyField {
   readonly check: FieldCheck;
+  /** The declared clean-up of the field's column: the scanner notes whether any value needs it. */
+  readonly clean: TextClean | null;
   /** An empty field is a reject on the reference path (the voucher id, the status). */
   readonly required: boolean;
   /** The field is the voucher id (its order decides whether ids repeat across batches). */
@@ -36,12 +38,13 @@ export interface CopyPlan {
   readonly createTableSql: string;
   readonly createCampaignsTableSql: string;
   readonly copySql: string;
-  /** The staged records as warehouse rows: `voucher_id`, every declared column, `extra`, `line`. */
-  readonly rowsSql: string;
-  /** How many staged records are inconsistent (as normalize-record.ts judges them). */
-  readonly inconsistentSql: string;
-  /** Gathers each campaign's last type and title into EXPORT_CAMPAIGNS_TABLE; null without a campaign column. */
-  readonly gatherCampaignsSql: string | null;
+  /**
+   * The staged records as warehouse rows (`voucher_id`, every declared column, `extra`, `line`),
+   * given the fields whose values may need their clean-up.
+   */
+  rows(cleaned: ReadonlySet<number>): string;
+  /** Gathers a batch's campaigns into EXPORT_CAMPAIGNS_TABLE and counts its inconsistent rows (column `inconsistent`). */
+  gather(cleaned: ReadonlySet<number>): string;
 }
 
 export interface CopyPlanContext {
@@ -65,16 +68,33 @@ export function planTypedCopy(map: HeaderMap, context: CopyPlanContext): CopyPla
   const byIndex = new Map<number, VoucherColumn>(map.columns.map((c) => [c.index, c.column]));
   const fields: CopyField[] = map.headers.map((_, index) => {
     const column = byIndex.get(index);
-    if (index === map.chainIndex) return { check: 'chain', required: false, isId: false };
-    if (!column) return { check: 'any', required: false, isId: false };
+    if (index === map.chainIndex) return { check: 'chain', clean: null, required: false, isId: false };
+    if (!column) return { check: 'any', clean: null, required: false, isId: false };
     const check = column.type === 'text' ? (column.clean === 'trim-lower' ? 'ascii' : 'any') : CHECK_BY_TYPE[column.type];
-    return { check, required: column.required ?? false, isId: column.name === 'voucher_id' };
+    return { check, clean: column.clean ?? null, required: column.required ?? false, isId: column.name === 'voucher_id' };
   });
   const columnTypes = map.headers.map((_, index) => `${field(index)} ${byIndex.get(index)?.type ?? 'text'}`);
   const names = map.headers.map((_, index) => field(index));
 
+  return {
+    fields,
+    createTableSql: `CREATE TEMP TABLE ${COPY_TABLE} (${[...columnTypes, 'line bigint GENERATED ALWAYS AS IDENTITY'].join(', ')}) ON COMMIT DROP`,
+    createCampaignsTableSql: `CREATE TEMP TABLE ${EXPORT_CAMPAIGNS_TABLE} (campaign_id bigint PRIMARY KEY, campaign_type text, title text, line bigint NOT NULL) ON COMMIT DROP`,
+    // Quoted empty fields are NULL too, as the reference reads every empty cell.
+    copySql: `COPY ${COPY_TABLE} (${names.join(', ')}) FROM STDIN WITH (FORMAT csv, FORCE_NULL (${names.join(', ')}))`,
+    rows: (cleaned) => rowsSql(map, context, cleaned),
+    gather: (cleaned) => gatherSql(map, rowsSql(map, context, cleaned)),
+  };
+}
+
+/**
+ * The normalized rows. `cleaned` holds the fields whose values may need their column's clean-up
+ * (the scanner saw white space at an edge, or a capital letter): the others are already clean, and
+ * trimming them would only cost time (btrim over a multi-byte set is most of the SQL's work).
+ */
+function rowsSql(map: HeaderMap, context: CopyPlanContext, cleaned: ReadonlySet<number>): string {
   const expression = new Map<string, string>();
-  for (const { index, column } of map.columns) expression.set(column.name, cleaned(column, field(index)));
+  for (const { index, column } of map.columns) expression.set(column.name, cleaned.has(index) ? cleanedSql(column, field(index)) : field(index));
   const campaign = expression.get('campaign_id');
   // Campaign 0 is Spaaza's "no campaign".
   if (campaign !== undefined) expression.set('campaign_id', `nullif(${campaign}, 0)`);
@@ -85,28 +105,39 @@ export function planTypedCopy(map: HeaderMap, context: CopyPlanContext): CopyPla
   const extra = map.unknown.length === 0
     ? 'NULL::jsonb'
     : `jsonb_object(ARRAY[${map.unknown.map((u) => context.literal(u.header)).join(', ')}]::text[], ARRAY[${map.unknown.map((u) => field(u.index)).join(', ')}]::text[])`;
-
   const dataColumns = [...VOUCHER_COLUMNS, ...DERIVED_COLUMNS];
-  const rowsSql = `SELECT ${[
+  return `SELECT ${[
     ...dataColumns.map((c) => `${expression.get(c.name) ?? `NULL::${c.type}`} AS ${c.name}`),
     `${extra} AS extra`,
     'line',
   ].join(', ')} FROM ${COPY_TABLE}`;
+}
 
-  return {
-    fields,
-    createTableSql: `CREATE TEMP TABLE ${COPY_TABLE} (${[...columnTypes, 'line bigint GENERATED ALWAYS AS IDENTITY'].join(', ')}) ON COMMIT DROP`,
-    createCampaignsTableSql: `CREATE TEMP TABLE ${EXPORT_CAMPAIGNS_TABLE} (campaign_id bigint PRIMARY KEY, campaign_type text, title text, line bigint NOT NULL) ON COMMIT DROP`,
-    // Quoted empty fields are NULL too, as the reference reads every empty cell.
-    copySql: `COPY ${COPY_TABLE} (${names.join(', ')}) FROM STDIN WITH (FORMAT csv, FORCE_NULL (${names.join(', ')}))`,
-    rowsSql,
-    inconsistentSql: `SELECT count(*) AS n FROM (${rowsSql}) r WHERE ${inconsistent(map.present)}`,
-    gatherCampaignsSql: campaign === undefined ? null : gatherCampaigns(expression),
-  };
+/**
+ * One pass over a staged batch for what the reference path counts in Node: its inconsistent
+ * rows, and each campaign's type and title from its last line, merged over earlier batches (later
+ * lines win, as CampaignsSeen keeps them). Grouped by campaign, type and title first: a
+ * campaign's rows nearly all agree, so only a few groups are sorted, not every row.
+ */
+function gatherSql(map: HeaderMap, rows: string): string {
+  const inconsistentRows = `count(*) FILTER (WHERE ${inconsistent(map.present)})`;
+  if (!map.present.has('campaign_id')) return `SELECT ${inconsistentRows} AS inconsistent FROM (${rows}) r`;
+  const type = map.present.has('campaign_type') ? 'r.campaign_type' : 'NULL::text';
+  const title = map.present.has('campaign_title') ? 'r.campaign_title' : 'NULL::text';
+  return `WITH groups AS (
+      SELECT r.campaign_id, ${type} AS campaign_type, ${title} AS title, max(r.line) AS line, ${inconsistentRows} AS inconsistent
+      FROM (${rows}) r GROUP BY 1, 2, 3
+    ), gathered AS (
+      INSERT INTO ${EXPORT_CAMPAIGNS_TABLE} AS c (campaign_id, campaign_type, title, line)
+      SELECT DISTINCT ON (campaign_id) campaign_id, campaign_type, title, line FROM groups WHERE campaign_id IS NOT NULL ORDER BY campaign_id, line DESC
+      ON CONFLICT (campaign_id) DO UPDATE SET campaign_type = EXCLUDED.campaign_type, title = EXCLUDED.title, line = EXCLUDED.line
+      WHERE c.line < EXCLUDED.line
+    )
+    SELECT coalesce(sum(inconsistent), 0) AS inconsistent FROM groups`;
 }
 
 /** The column's value from its staged field, with the declared clean-up rule. */
-function cleaned(column: VoucherColumn, staged: string): string {
+function cleanedSql(column: VoucherColumn, staged: string): string {
   if (column.clean === undefined) return staged;
   const trimmed = `btrim(${staged}, ${TRIM_SET})`;
   // The scanner let only ASCII through a lower-cased field, where "C" lower-cases as JavaScript does.
@@ -127,21 +158,4 @@ function inconsistent(present: ReadonlySet<string>): string {
   if (present.has('amount_redeemed')) checks.push(`(r.status <> 'redeemed' AND coalesce(r.amount_redeemed > 0, false))`);
   if (checks.length === 0) return 'false';
   return `r.status IS NOT NULL AND (${checks.join(' OR ')})`;
-}
-
-/**
- * Each campaign's type and title from its last line in the batch, merged over earlier batches
- * (later lines win, as CampaignsSeen keeps them). Grouped first: a campaign's rows nearly all
- * agree, so only a few groups are sorted, not every row.
- */
-function gatherCampaigns(expression: ReadonlyMap<string, string>): string {
-  const type = expression.get('campaign_type') ?? 'NULL::text';
-  const title = expression.get('campaign_title') ?? 'NULL::text';
-  return `INSERT INTO ${EXPORT_CAMPAIGNS_TABLE} AS c (campaign_id, campaign_type, title, line)
-    SELECT DISTINCT ON (campaign_id) campaign_id, campaign_type, title, line FROM (
-      SELECT ${expression.get('campaign_id')} AS campaign_id, ${type} AS campaign_type, ${title} AS title, max(line) AS line
-      FROM ${COPY_TABLE} GROUP BY 1, 2, 3
-    ) g WHERE campaign_id IS NOT NULL ORDER BY campaign_id, line DESC
-    ON CONFLICT (campaign_id) DO UPDATE SET campaign_type = EXCLUDED.campaign_type, title = EXCLUDED.title, line = EXCLUDED.line
-    WHERE c.line < EXCLUDED.line`;
 }

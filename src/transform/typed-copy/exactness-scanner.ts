@@ -14,6 +14,7 @@
  * digit, an offset of 15 hours, a year PostgreSQL's conversion could push out of 1–9999, a chain id
  * that is not the chain's). Being strict costs a fallback, never a wrong row.
  */
+import { TRIMMED_CHARACTERS } from '../clean-text.js';
 import { MAX_RECORD_LINES } from '../read-voucher-csv.js';
 import type { CopyField } from './copy-plan.js';
 
@@ -58,6 +59,11 @@ const MAX_EXACT_RECORD_BYTES = 1024 * 1024;
 const SAFE_ID_DIGITS = 15;
 
 export class ExactnessScanner {
+  /**
+   * Fields where some value seen so far may need its column's clean-up (white space at an edge, a
+   * capital letter in a lower-cased field): the SQL cleans only these.
+   */
+  readonly cleaned = new Set<number>();
   /** Ids strictly increase so far (in canonical form): no id can repeat across batches. */
   idsAscending = true;
   private lastId = -1;
@@ -65,6 +71,7 @@ export class ExactnessScanner {
   private idFrom = 0;
   private idTo = 0;
   private held: Buffer = EMPTY;
+  private ended = false;
   private bomChecked = false;
   private fields: readonly CopyField[] | null = null;
   private multilineProblem: (text: string) => string | null = () => null;
@@ -82,19 +89,33 @@ export class ExactnessScanner {
     return this.fields !== null;
   }
 
-  push(chunk: Buffer): ScannedRecords {
-    return this.scan(this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk, false);
+  /** More input; read it with `take`. */
+  push(chunk: Buffer): void {
+    if (this.ended) throw new Error('the scanner was pushed input after its end');
+    // The bytes already held were checked; the seam is checked with the chunk.
+    const seam = Math.min(this.held.length, 2);
+    this.checkBytes(Buffer.concat([this.held.subarray(this.held.length - seam), chunk.subarray(0, 2)]));
+    this.checkBytes(chunk);
+    this.held = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
   }
 
-  /** The input ended: the last record, which may lack its line ending. */
-  end(): ScannedRecords {
-    return this.scan(this.held, true);
+  /** The input ended: `take` returns the last record too, which may lack its line ending. */
+  end(): void {
+    this.ended = true;
   }
 
-  private scan(buf: Buffer, atEnd: boolean): ScannedRecords {
-    this.held = EMPTY;
+  /** Up to `maxRecords` whole records of what was pushed (fewer when the rest is incomplete). */
+  take(maxRecords: number): ScannedRecords {
+    return this.scan(this.held, this.ended, maxRecords);
+  }
+
+  private checkBytes(buf: Buffer): void {
     if (buf.indexOf(0) >= 0) throw new NotExact('the export holds a NUL byte');
     if (buf.indexOf(REPLACEMENT_CHARACTER) >= 0) throw new NotExact('the export holds U+FFFD (bytes that were not UTF-8?)');
+  }
+
+  private scan(buf: Buffer, atEnd: boolean, maxRecords: number): ScannedRecords {
+    this.held = EMPTY;
     let start = 0;
     if (!this.bomChecked) {
       if (!atEnd && buf.length < BOM.length && BOM.subarray(0, buf.length).equals(buf)) return this.hold(buf, 0);
@@ -106,9 +127,9 @@ export class ExactnessScanner {
       if (after < 0) return this.hold(buf, start);
       start = after;
     }
-    const { end, records } = this.scanRecords(buf, start, atEnd);
-    if (!atEnd && end < buf.length) {
-      if (buf.length - end > this.recordLimit) throw new NotExact(`a record is longer than ${this.recordLimit} bytes`);
+    const { end, records } = this.scanRecords(buf, start, atEnd, maxRecords);
+    if (end < buf.length) {
+      if (records < maxRecords && buf.length - end > this.recordLimit) throw new NotExact(`a record is longer than ${this.recordLimit} bytes`);
       this.held = buf.subarray(end);
     }
     return { data: records > 0 ? buf.subarray(start, end) : EMPTY, records };
@@ -152,13 +173,13 @@ export class ExactnessScanner {
   }
 
   /** Whole records from `start`: where the last one ends, and how many. */
-  private scanRecords(buf: Buffer, start: number, atEnd: boolean): { end: number; records: number } {
+  private scanRecords(buf: Buffer, start: number, atEnd: boolean, maxRecords: number): { end: number; records: number } {
     const fields = this.fields!;
     const n = buf.length;
     let pos = start;
     let lastEnd = start;
     let records = 0;
-    records: while (pos < n) {
+    records: while (pos < n && records < maxRecords) {
       const recordStart = pos;
       let lineBreaks = 1;
       for (let index = 0; ; index++) {
@@ -203,6 +224,7 @@ export class ExactnessScanner {
           to = pos;
         }
         this.check(field, buf, from, to);
+        if (field.clean !== null && from < to && !this.cleaned.has(index) && needsClean(field.clean, buf, from, to)) this.cleaned.add(index);
         if (pos >= n) {
           // The input ended after this field: the record is whole.
           if (index + 1 !== fields.length) throw new NotExact(`a record has ${index + 1} fields, the header ${fields.length}`);
@@ -290,6 +312,36 @@ export class ExactnessScanner {
     if (value <= this.lastId) this.idsAscending = false;
     this.lastId = value;
   }
+}
+
+/** Whether trim (or trim and lower-case) could change the field's value. */
+function needsClean(clean: 'trim' | 'trim-lower', buf: Buffer, from: number, to: number): boolean {
+  if (clean === 'trim-lower') {
+    // The field is ASCII (checked): a capital, or ASCII white space at an edge.
+    for (let i = from; i < to; i++) if (buf[i]! >= 0x41 && buf[i]! <= 0x5a) return true;
+  }
+  return isTrimmed(firstCodePoint(buf, from, to)) || isTrimmed(lastCodePoint(buf, from, to));
+}
+
+const TRIMMED = new Set(TRIMMED_CHARACTERS);
+const isTrimmed = (codePoint: number) => TRIMMED.has(codePoint);
+
+/** The first code point of valid UTF-8 (PostgreSQL checks the encoding; a bad one fails the COPY). */
+function firstCodePoint(buf: Buffer, from: number, to: number): number {
+  const b = buf[from]!;
+  if (b < 0x80) return b;
+  const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+  return decode(buf, from, Math.min(from + length, to));
+}
+
+function lastCodePoint(buf: Buffer, from: number, to: number): number {
+  let start = to - 1;
+  while (start > from && start > to - 4 && (buf[start]! & 0xc0) === 0x80) start--;
+  return decode(buf, start, to);
+}
+
+function decode(buf: Buffer, from: number, to: number): number {
+  return buf.toString('utf8', from, to).codePointAt(0) ?? -1;
 }
 
 function lineBreaksIn(buf: Buffer, from: number, to: number): number {

@@ -107,6 +107,8 @@ describe('merging in batches', () => {
       const csv = 'id,status\n' + kept.map((id) => `${id},claimed`).join('\n') + '\n25,\n';
       let reread = 0;
       const result = await loadCsv(warehouse, schema, csv, {
+        // The reject sends the typed COPY path to the reference path, a read of its own.
+        loadPath: 'reference',
         exportedAt: T2,
         batchRows: 8,
         onReopen: () => reread++,
