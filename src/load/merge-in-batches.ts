@@ -90,6 +90,8 @@ export interface StagedBatches {
   staged(): StagedRows;
   /** The ids seen so far strictly increase, so none can repeat across batches. */
   idsAscending(): boolean;
+  /** What a failed COPY of a batch means on this path (the error itself, or one that says more). */
+  copyFailed(error: unknown): unknown;
   /** After each batch's COPY, before its merge. */
   afterCopy(client: ClientBase): Promise<void>;
   /** SQL inserting the batch's readable reject ids into EXPORT_IDS_TABLE; null when the path has no rejects. */
@@ -142,6 +144,7 @@ function referenceBatches(input: MergeInBatchesInput, seen: ExportObservations):
   return {
     chunks: copyText(),
     prepare: async () => copySql(),
+    copyFailed: (error) => error,
     staged: () => REFERENCE_STAGED_ROWS,
     idsAscending: () => idsAscending,
     afterCopy: async () => {},
@@ -183,7 +186,10 @@ export async function mergeStagedBatches(input: MergeInBatchesInput, seen: Expor
           if (endsBatch || next.done) return;
         }
       };
-      await pipeline(batch(), client.query(copyFrom(await batches.prepare(client))));
+      const sql = await batches.prepare(client);
+      await pipeline(batch(), client.query(copyFrom(sql))).catch((error: unknown) => {
+        throw batches.copyFailed(error);
+      });
       batchesMerged += 1;
       await batches.afterCopy(client);
       if (batchesMerged === 1) await input.beforeMerge?.();

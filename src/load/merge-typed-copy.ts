@@ -25,10 +25,17 @@ export { NotExact } from '../transform/typed-copy/exactness-scanner.js';
 
 /** Whether a failure of the typed COPY path means only that it cannot be exact (so the reference path takes over). */
 export function typedCopyCannotBeExact(error: unknown): boolean {
-  if (error instanceof NotExact) return true;
-  if (error instanceof SpaazaSyncError) return false;
-  // Data exceptions: a value COPY or a cast refused (out of range, invalid text, bad encoding, bad CSV).
-  return sqlstateOf(error)?.startsWith('22') ?? false;
+  return error instanceof NotExact;
+}
+
+/**
+ * A value the COPY itself refused (SQLSTATE class 22: out of range, not UTF-8, bad CSV) is one the
+ * reference path rejects with its line; the same class from the merge (a trigger, a constraint of
+ * the warehouse's own) is a real failure, and stays one.
+ */
+function copyRefusal(error: unknown): unknown {
+  if (error instanceof NotExact || error instanceof SpaazaSyncError) return error;
+  return sqlstateOf(error)?.startsWith('22') ? new NotExact(`PostgreSQL refused a value in COPY (${(error as Error).message})`) : error;
 }
 
 export async function mergeByTypedCopy(input: MergeInBatchesInput, seen: ExportObservations): Promise<UpsertCounts> {
@@ -105,6 +112,7 @@ function typedCopyBatches(input: MergeInBatchesInput, seen: ExportObservations):
       }
       return p.copySql;
     },
+    copyFailed: copyRefusal,
     staged: () => ({ rows: current().rows(scanner.cleaned) }),
     idsAscending: () => scanner.idsAscending,
     afterCopy: async (client) => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig, type SyncConfig } from '../../src/config/index.js';
+import { testLoadPath } from './load.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { runSync, type SyncReport, type SyncRequest } from '../../src/sync/run-sync.js';
@@ -51,6 +52,8 @@ export async function startHarness(warehouse: Warehouse, schema: string, options
     SPAAZA_REQUEST_TIMEOUT: '5s',
     // Small merge batches, so that every sync test also goes through many batches and the read-ahead.
     SPAAZA_MERGE_BATCH_ROWS: '250',
+    // The CI pass's load path: the sync, reliability and chaos suites run on both.
+    SPAAZA_LOAD_PATH: testLoadPath(),
     // The simulator's clock is frozen in May 2026, far from this host's: these tests set the bound
     // for themselves. The guard's own tests (and the chaos test) run a simulator on the host's clock.
     SPAAZA_MAX_CLOCK_SKEW: '3650d',
