@@ -1,9 +1,9 @@
-// Differential property test of the two load paths (the typed COPY path of 6f7c6a2 and after): every export, clean or
-// malformed, loaded once with loadPath 'reference' and once with 'auto' (the typed COPY path when
-// the byte gate lets it through), into two fresh schemas, must leave the same vouchers, campaigns,
-// rejects and run rows, and report the same counts, or fail alike. A second, changed export (some
-// vouchers changed, created or deleted, a later or the same or an older export time) is then
-// loaded into both, as a full refresh or a plain load-file.
+// Differential property test of the two load paths (the typed COPY path of 6f7c6a2 and after):
+// every export, clean or malformed, loaded once with loadPath 'reference' and once with 'auto'
+// (the typed COPY path when the byte gate lets it through), into two fresh schemas, must leave
+// the same vouchers, campaigns, rejects and run rows, and report the same counts, or fail alike.
+// A second, changed export (vouchers changed, created or deleted; a later, the same or an older
+// export time) is then loaded into both, as a full refresh or a plain load-file.
 //
 // Exports come from the simulator's generator and writer in arbitrary dialects, with its malformed
 // and hostile rows, then cell-level mutations (values PostgreSQL takes and the reference may not,
