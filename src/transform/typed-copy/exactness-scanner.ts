@@ -55,6 +55,8 @@ const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
 const EMPTY = Buffer.alloc(0);
 /** Longer records are rare and rescanned per chunk while incomplete: the reference path takes them. */
 const MAX_EXACT_RECORD_BYTES = 1024 * 1024;
+/** Wider headers go to the reference path: the staging table must stay within PostgreSQL's row limits. */
+const MAX_EXACT_FIELDS = 200;
 /** Ids below this compare as JavaScript numbers exactly. */
 const SAFE_ID_DIGITS = 15;
 
@@ -166,7 +168,10 @@ export class ExactnessScanner {
         after = at + 2;
       } else after = at + 1;
     }
+    if (at - start > this.recordLimit) throw new NotExact(`the header is longer than ${this.recordLimit} bytes`);
     const header = this.options.onHeader(buf.toString('utf8', start, at));
+    // PostgreSQL's limits on a table (1,600 columns, a row within a page): real exports have ~20.
+    if (header.fields.length > MAX_EXACT_FIELDS) throw new NotExact(`the header has more than ${MAX_EXACT_FIELDS} fields`);
     this.fields = header.fields;
     this.multilineProblem = header.multilineProblem;
     return after;
@@ -271,6 +276,8 @@ export class ExactnessScanner {
       if (field.required) throw new NotExact('a required field (the voucher id or the status) is empty');
       return;
     }
+    // A required field that its clean-up could empty (white space only) is a reject on the reference path.
+    if (field.required && field.clean !== null && isTrimmed(firstCodePoint(buf, from, to))) throw new NotExact('a required field starts with white space');
     switch (field.check) {
       case 'any':
         return;

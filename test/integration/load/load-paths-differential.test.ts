@@ -14,7 +14,8 @@
 // seed, 120 runs, about 30 s; new exports stop being drawn after SPAAZA_DIFF_TIME_LIMIT_MS, 45 s).
 // A failure prints fast-check's seed, path and shrunk counterexample, the first difference and
 // the export's bytes (kept on disk too); SPAAZA_DIFF_SEED with SPAAZA_DIFF_PATH replays it.
-// SPAAZA_DIFF_KNOWN=1 also draws the inputs of the known differences (the todo tests), and
+// The inputs of the differences found and fixed (the tests at the end) are drawn too
+// (SPAAZA_DIFF_KNOWN=0 leaves them out), and
 // SPAAZA_DIFF_SWEEP=1 runs every shape of the mutation catalogue alone (about 2 minutes).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -45,10 +46,11 @@ const RUNS = process.env.SPAAZA_DIFF_RUNS !== undefined ? Number(process.env.SPA
 /** Stop drawing new exports after this long (the suite has a time budget); shrinking is not bounded. */
 const TIME_LIMIT_MS = Number(process.env.SPAAZA_DIFF_TIME_LIMIT_MS ?? 45_000);
 /**
- * Inputs of the differences found so far (see the todo tests at the end) are left out of the
- * generator, so that it keeps looking for new ones; SPAAZA_DIFF_KNOWN=1 draws them too.
+ * Inputs of the differences found so far (see the tests at the end), drawn by the generator
+ * unless SPAAZA_DIFF_KNOWN=0.
  */
-const INCLUDE_KNOWN = process.env.SPAAZA_DIFF_KNOWN === '1';
+// Fixed since, so drawn by default; SPAAZA_DIFF_KNOWN=0 leaves them out.
+const INCLUDE_KNOWN = process.env.SPAAZA_DIFF_KNOWN !== '0';
 
 const T0 = new Date(START_SECONDS * 1000);
 const HOUR = 3600;
@@ -847,11 +849,12 @@ describe('the typed COPY path loads every export exactly as the reference path d
     assert.ok(tally.typed > tally.cleanTyped, 'the typed COPY path also loads some exports that are not clean');
   });
 
-  // The differences the property found, shrunk by hand to their smallest export. Marked todo until
-  // the typed path (or the reference) is fixed: they run and report, without failing the suite.
+  // The differences the property found, shrunk by hand to their smallest export, each with what
+  // the typed path did before it was fixed (the scanner now sends all four to the reference path).
   // SPAAZA_DIFF_KNOWN=1 puts their inputs back into the property's generators.
-  const difference = (name: string, todo: string, csv: string, options: Partial<Scenario> = {}): void => {
-    it(name, { todo }, async () => {
+  const difference = (name: string, before: string, csv: string, options: Partial<Scenario> = {}): void => {
+    it(name, async (t) => {
+      t.diagnostic(`before the fix: ${before}`);
       await freshSchemas();
       await compareLoads(Buffer.from(csv), 'export', { exportedAt: T0, scenario: single({ cells: [], file: [] }, options), reconcile: null });
     });

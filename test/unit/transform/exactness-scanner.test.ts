@@ -90,6 +90,8 @@ describe('the exactness scanner', () => {
       'U+FFFD': row({ title: 'a\uFFFDb' }),
       'empty id': row({ id: '' }),
       'empty status': row({ status: '' }),
+      'a status of white space only': row({ status: ' ' }),
+      'a header wider than PostgreSQL takes': `${'x,'.repeat(300)}x`,
       'id with spaces': row({ id: ' 1' }),
       'hex id': row({ id: '0x1F' }),
       'underscored id': row({ id: '1_000' }),
@@ -155,7 +157,7 @@ describe('the exactness scanner', () => {
     assert.deepEqual(clean.cleaned, []);
     for (const [cells, field] of [
       [{ status: 'Claimed' }, 2],
-      [{ status: '" claimed"' }, 2],
+      [{ status: '"claimed "' }, 2],
       [{ title: '\u00a0Spring' }, 3],
       [{ title: 'Spring\u3000' }, 3],
       [{ title: '"Spring\n"' }, 3],
