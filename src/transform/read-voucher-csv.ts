@@ -65,6 +65,13 @@ export function recordsUnaccounted(stats: TransformStats): string | null {
 
 const LINE_BREAK = /\r\n|\r|\n/g;
 
+function headerTooLong(maxRecordBytes: number): TransformError {
+  return new TransformError(
+    'csv_header_too_long',
+    `The CSV header is longer than sync.maxRecordBytes (${maxRecordBytes} bytes), so its column names cannot be read; if the file is right, raise sync.maxRecordBytes (SPAAZA_MAX_RECORD_BYTES).`,
+  );
+}
+
 interface ParsedRecord {
   readonly record: string[];
   readonly raw: string;
@@ -118,6 +125,8 @@ export async function* readVoucherCsvInBatches(
         // guard reports a cut before the parser can see its record, so most records skip the search.)
         nextLine += lineBreaks + (cuts.lineBreaksDropped.length > 0 && raw.includes(CUT_SENTINEL) ? cuts.lineBreaksDropped.shift()! : 0);
         if (map === null) {
+          // A cut header would name a column after the cut (and hold the sentinel's NUL).
+          if (raw.includes(CUT_SENTINEL)) throw headerTooLong(context.maxRecordBytes ?? DEFAULTS.maxRecordBytes);
           map = mapHeader(parsed.record);
           stats.header = map;
           events.push({ kind: 'header', map });

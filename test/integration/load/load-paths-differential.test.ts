@@ -852,11 +852,12 @@ describe('the typed COPY path loads every export exactly as the reference path d
   // The differences the property found, shrunk by hand to their smallest export, each with what
   // the typed path did before it was fixed (the scanner now sends all four to the reference path).
   // SPAAZA_DIFF_KNOWN=1 puts their inputs back into the property's generators.
-  const difference = (name: string, before: string, csv: string, options: Partial<Scenario> = {}): void => {
+  const difference = (name: string, before: string, csv: string, options: Partial<Scenario> = {}, failsWith?: string): void => {
     it(name, async (t) => {
       t.diagnostic(`before the fix: ${before}`);
       await freshSchemas();
-      await compareLoads(Buffer.from(csv), 'export', { exportedAt: T0, scenario: single({ cells: [], file: [] }, options), reconcile: null });
+      const { reference } = await compareLoads(Buffer.from(csv), 'export', { exportedAt: T0, scenario: single({ cells: [], file: [] }, options), reconcile: null });
+      if (failsWith) assert.equal('error' in reference.outcome ? reference.outcome.error.code : 'loaded', failsWith);
     });
   };
   difference(
@@ -865,10 +866,11 @@ describe('the typed COPY path loads every export exactly as the reference path d
     'id,status\n1, \n2,claimed\n',
   );
   difference(
-    'a header longer than sync.maxRecordBytes is read alike by both paths',
-    'the reference cuts the header at maxRecordBytes (its last name then holds the cut sentinel\'s NUL, and the load fails with sqlstate_22P05); the typed path loads the row',
+    'a header longer than sync.maxRecordBytes fails both paths alike, with csv_header_too_long',
+    'the reference cut the header at maxRecordBytes (its last name then held the cut sentinel\'s NUL, and the load failed with sqlstate_22P05); the typed path loaded the row',
     `id,status,${'x'.repeat(1100)}\n1,claimed,a\n`,
     { maxRecordBytes: 1024 },
+    'csv_header_too_long',
   );
 
   const wide = (fields: number, width: number) => {

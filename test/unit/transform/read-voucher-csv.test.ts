@@ -451,6 +451,11 @@ describe('readVoucherCsv: records that may hide others', () => {
     assert.match(recordsUnaccounted(result.stats)!, /1 record\(s\) may hide others .*: line 2$/);
   });
 
+  it('fails on a header longer than maxRecordBytes, naming the setting, instead of loading a cut header', async () => {
+    const long = `id,status,${'x'.repeat(3000)}\n1,claimed,a\n`;
+    await assertTransformError(readText(long, { ...CONTEXT, maxRecordBytes: 2048 }), 'csv_header_too_long', /header .*longer than sync\.maxRecordBytes \(2048 bytes\)/, /SPAAZA_MAX_RECORD_BYTES/);
+  });
+
   it('cuts a record over maxRecordBytes into a reject, and later lines stay true', async () => {
     const big = 'x'.repeat(5000);
     const result = await readText(`${header}1,7,claimed,"${big}\n${big}",1.00\n2,7,claimed,ok,1.00\n`, { ...CONTEXT, maxRecordBytes: 2048 });
