@@ -27,4 +27,35 @@ export default tseslint.config(
     files: ['src/cli/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  ...stageBorders(),
 );
+
+/**
+ * The stages' borders (docs/architecture.md): extract, transform and load never import one
+ * another, nor anything above them; src/voucher, which every stage reads, imports no stage. Only
+ * sync (and cli, schedule above it) joins stages.
+ */
+function stageBorders() {
+  const above = ['sync', 'cli', 'schedule', 'simulator'];
+  const stages = ['extract', 'transform', 'load'];
+  const rule = (folder, forbidden) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${forbidden.join('|')})/`,
+              message: `src/${folder} may not import ${forbidden.map((f) => `src/${f}`).join(', ')}: stages meet only in src/sync, through the contract in src/voucher (see docs/architecture.md).`,
+            },
+          ],
+        },
+      ],
+    },
+  });
+  return [
+    ...stages.map((stage) => rule(stage, [...stages.filter((s) => s !== stage), ...above])),
+    rule('voucher', [...stages, ...above]),
+  ];
+}

@@ -4,7 +4,7 @@
 // index set of before the fast load path; any other tool may reuse the list.
 import type { ClientBase } from 'pg';
 import { aheadOfClock } from '../src/load/ahead-of-clock.js';
-import { warehouseTables } from '../src/load/tables.js';
+import { warehouseTables } from '../src/warehouse/tables.js';
 
 export interface AnalystQuery {
   readonly name: string;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import type { Pool } from 'pg';
-import { CHAIN_HEADERS, VOUCHER_COLUMNS } from '../src/transform/voucher-table.js';
+import { CHAIN_HEADERS, VOUCHER_COLUMNS } from '../src/voucher/voucher-table.js';
 import { checkpoint, runMeasured, withPostgresCpu, type Phase } from './measure.js';
 
 export interface BenchContext {

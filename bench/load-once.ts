@@ -2,7 +2,7 @@
 // Usage: node --import tsx bench/load-once.ts FILE SCHEMA EXPORTED_AT   (DATABASE_URL must be set)
 import { DEFAULTS } from '../src/defaults.js';
 import { silentLogger } from '../src/log.js';
-import { loadFile } from '../src/load/load-file.js';
+import { loadFile } from '../src/sync/load-file.js';
 import { openWarehouse } from '../src/warehouse/warehouse.js';
 
 const [file, schema, exportedAt] = process.argv.slice(2) as [string, string, string];

@@ -4,7 +4,7 @@
 // refresh, then shows status, a few analyst queries, and how to connect with psql.
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/log.js';
-import { warehouseTables } from '../src/load/tables.js';
+import { warehouseTables } from '../src/warehouse/tables.js';
 import { compareWithGroundTruth } from '../src/simulator/compare-warehouse.js';
 import { startSimulator, type Simulator } from '../src/simulator/simulator.js';
 import { readSpaazaClock } from '../src/sync/spaaza-clock.js';

@@ -78,3 +78,8 @@ export class ChainLockedError extends SpaazaSyncError {
     });
   }
 }
+
+/** An unknown thrown value's message: an Error's own, anything else as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

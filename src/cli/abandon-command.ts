@@ -9,10 +9,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ChainLockedError } from '../errors.js';
-import { tryLockChain } from '../load/chain-lock.js';
-import { failRunsOfDeadProcesses } from '../load/run-history.js';
-import { warehouseTables } from '../load/tables.js';
-import { abandonRows, unfinishedRowsOfChain, type RunRow } from '../sync/run-rows.js';
+import { tryLockChain } from '../warehouse/chain-lock.js';
+import { failRunsOfDeadProcesses } from '../warehouse/sync-runs.js';
+import { warehouseTables } from '../warehouse/tables.js';
+import { abandonRows, unfinishedRowsOfChain, type RunRow } from '../warehouse/sync-runs.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { positiveInteger } from './arguments.js';

@@ -5,9 +5,12 @@
  */
 import type { Command } from 'commander';
 import { redactConfig } from '../config/index.js';
+import { ExtractError } from '../extract/errors.js';
+import { dateWindowSegment, exportRequest, openExport, waitForTask } from '../extract/export-task.js';
+import { redactUrl } from '../extract/redact.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import { aheadOfClock, describeAheadOfClock } from '../load/ahead-of-clock.js';
-import { warehouseTables } from '../load/tables.js';
+import { warehouseTables } from '../warehouse/tables.js';
 import { tasksClientFor } from '../sync/chain-client.js';
 import { clockOf, latestPossible, type ClockReading } from '../sync/spaaza-clock.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -16,6 +19,7 @@ import { isoZ } from '../sync/windows.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
 
 const SKEW_WARN_MS = 60_000;
+const PROBE_DEADLINE_MS = 5 * 60_000;
 
 export function registerCheckCommand(program: Command, setExitCode: (code: number) => void): void {
   program
@@ -82,34 +86,16 @@ async function warehouseTimes(warehouse: Warehouse, schema: string, chainId: num
 async function probe(api: TasksClient, chainId: number): Promise<[boolean, string]> {
   const started = Date.now();
   const marker = `spaaza-sync check --probe ${chainId} ${started}`;
-  const { task } = await api.createTask(
-    {
-      chain: chainId,
-      desc: marker,
-      target: { action: 'export', export_index: 'vouchers', export_format: 'csv' },
-      trigger: {
-        once: isoZ(api.serverNow() ?? new Date()),
-        segment: {
-          entity: 'people',
-          index: 'vouchers',
-          join: 'all',
-          chain_id: chainId,
-          rules: [{ field_name: 'date_time_creation', field_type: 'date', operator: 'is_between_date', start_date: '1970-01-01T00:00:00Z', end_date: '1970-01-01T00:00:01Z' }],
-        },
-      },
-    },
-    marker,
-  );
+  const segment = dateWindowSegment(['date_time_creation'], new Date(0), new Date(1000));
+  const { task } = await api.createTask(exportRequest(chainId, marker, { ...segment, join: 'all' }, api.serverNow() ?? new Date()), marker);
   await api.executeTask(task.id);
-  let current = task;
-  for (let wait = 250; current.state.code !== 'DONE' && current.state.code !== 'ERROR'; wait = Math.min(wait * 1.5, 10_000)) {
-    if (Date.now() - started > 5 * 60_000) return [false, `export task ${task.id} still ${current.state.code} after 5 min`];
-    await new Promise((r) => setTimeout(r, wait));
-    current = await api.getTask(task.id);
-  }
-  if (current.state.code === 'ERROR') return [false, `export task ${task.id} ended in ERROR`];
-  const download = await api.download(await api.getDownloadUrl(task.id));
-  let bytes = 0;
-  for await (const chunk of download.body as AsyncIterable<Buffer>) bytes += chunk.length;
-  return [true, `export task ${task.id} done and downloaded (${bytes} bytes) in ${((Date.now() - started) / 1000).toFixed(1)} s`];
+  const done = await waitForTask(api, task, { initialMs: 250, maxIntervalMs: 10_000, deadlineMs: PROBE_DEADLINE_MS }).catch((error: unknown) => {
+    if (error instanceof ExtractError && error.code === 'poll_deadline') return null;
+    throw error;
+  });
+  if (done === null) return [false, `export task ${task.id} still unfinished after ${PROBE_DEADLINE_MS / 60_000} min`];
+  if (done.state.code === 'ERROR') return [false, `export task ${task.id} ended in ERROR`];
+  const file = await openExport(api, task.id, redactUrl);
+  for await (const chunk of file.body) void chunk;
+  return [true, `export task ${task.id} done and downloaded (${file.bytes()} bytes) in ${((Date.now() - started) / 1000).toFixed(1)} s`];
 }

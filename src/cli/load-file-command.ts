@@ -5,7 +5,7 @@ import { describeFsError } from '../config/config-file.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { describeOffset } from '../extract/spaaza-time.js';
-import { loadFile, type LoadFileResult } from '../load/load-file.js';
+import { loadFile, type LoadFileResult } from '../sync/load-file.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { instant, positiveInteger, ratio } from './arguments.js';

@@ -19,10 +19,9 @@ import { EXIT, reportFailure } from './report-failure.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Set by commands that finish normally but must still exit non-zero (a failed or skipped chain). */
-let commandExitCode: number = EXIT.ok;
-
-export function buildProgram(): Command {
+/** The program, and the exit code set by commands that finish normally but must still exit non-zero (a failed or skipped chain). */
+export function buildProgram(): { program: Command; exitCode: () => number } {
+  let commandExitCode: number = EXIT.ok;
   const program = new Command('spaaza-sync')
     .description('Keep a PostgreSQL warehouse in sync with the vouchers of Spaaza loyalty chains.')
     .version(version, '-v, --version', 'print the version')
@@ -38,13 +37,14 @@ export function buildProgram(): Command {
   registerLoadFileCommand(program);
   registerSimulatorCommand(program);
   registerDbCommand(program);
-  return program;
+  return { program, exitCode: () => commandExitCode };
 }
 
 async function main(argv: string[]): Promise<number> {
+  const { program, exitCode } = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
-    return commandExitCode;
+    await program.parseAsync(argv);
+    return exitCode();
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help and --version exit 0

@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ChainLockedError, ConfigError } from '../errors.js';
-import { tryLockChain } from '../load/chain-lock.js';
+import { tryLockChain } from '../warehouse/chain-lock.js';
 import { resetChain } from '../load/reset-chain.js';
-import { failRunsOfDeadProcesses } from '../load/run-history.js';
-import { warehouseTables } from '../load/tables.js';
-import { readWatermark } from '../load/watermark.js';
+import { failRunsOfDeadProcesses } from '../warehouse/sync-runs.js';
+import { warehouseTables } from '../warehouse/tables.js';
+import { readWatermark, VOUCHERS_STREAM } from '../warehouse/sync-state.js';
 import { latestPossible, readSpaazaClock } from '../sync/spaaza-clock.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
@@ -49,7 +49,7 @@ export function registerResetCommand(program: Command): void {
             '--watermark: give an instant in the past, up to which every voucher is known to be in the warehouse (spaaza-sync status lists the committed windows)',
           ]);
         }
-        const current = await readWatermark(warehouse.pool, tables, chain.id, 'vouchers');
+        const current = await readWatermark(warehouse.pool, tables, chain.id, VOUCHERS_STREAM);
         const question = `Move the watermark of chain ${chain.id} from ${current ? isoZ(current) : 'none'} to ${isoZ(opts.watermark)}, and restamp row versions dated after ${isoZ(latest)}?`;
         await requireConfirmation(question, opts.yes, 'reset');
 
@@ -59,7 +59,7 @@ export function registerResetCommand(program: Command): void {
           if (!(await tryLockChain(client, config.schema, chain.id))) throw new ChainLockedError(chain.id);
           await failRunsOfDeadProcesses(client, tables, chain.id);
           const restampTo = clock.source === 'spaaza' ? clock.now : new Date(clock.now.getTime() - clock.toleranceMs);
-          const outcome = await resetChain(client, tables, { chainId: chain.id, runId: randomUUID(), stream: 'vouchers', watermark: opts.watermark, restampAfter: latest, restampTo });
+          const outcome = await resetChain(client, tables, { chainId: chain.id, runId: randomUUID(), stream: VOUCHERS_STREAM, watermark: opts.watermark, restampAfter: latest, restampTo });
           process.stdout.write(
             opts.json ? JSON.stringify({ chain: chain.id, ...outcome }) + '\n' : `chain ${chain.id}: ${outcome.summary} (sync run ${outcome.syncRunId})\n`,
           );

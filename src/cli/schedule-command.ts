@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { warehouseTables } from '../load/tables.js';
+import { warehouseTables } from '../warehouse/tables.js';
 import { freshnessSamples } from '../schedule/freshness.js';
 import { createMetrics } from '../schedule/metrics.js';
 import { startHealthServer } from '../schedule/health-server.js';

@@ -4,7 +4,7 @@
  * versions ahead of Spaaza's clock are errors with their repair, never "fresh". Exit 1 on any error.
  */
 import type { Command } from 'commander';
-import { warehouseTables } from '../load/tables.js';
+import { warehouseTables } from '../warehouse/tables.js';
 import { readSpaazaClock } from '../sync/spaaza-clock.js';
 import { chainStatus, type ChainStatus } from '../sync/status.js';
 import { migrateToLatest } from '../warehouse/migrate.js';

@@ -22,6 +22,8 @@ export type ExtractErrorCode =
   | 'rate_limited'
   /** 5xx until the retry budget ran out. */
   | 'server_error'
+  /** The export task was still unfinished at the poll deadline; it goes on at Spaaza, and a later run resumes it. */
+  | 'poll_deadline'
   /** A request timed out until the retry budget ran out. */
   | 'timeout'
   /** The connection failed (refused, reset, closed…). */

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { serverMessage, storageXmlMessage } from './api-errors.js';
 import { readBoundedText } from './bounded-body.js';
+import { messageOf } from '../errors.js';
 import { ExtractError, type ExtractErrorContext } from './errors.js';
 import { redactError, redactUrl } from './redact.js';
 import { errorCode, ruleForError } from './retry-policy.js';
@@ -109,7 +110,3 @@ export function header(value: string | string[] | undefined): string | null {
 }
 
 function ignore(): void {}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

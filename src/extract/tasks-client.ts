@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../log.js';
 import { networkError, serverMessage, statusError } from './api-errors.js';
+import { messageOf } from '../errors.js';
 import { ExtractError, type ExtractErrorContext } from './errors.js';
 import { redactError, redactText, redactUrl } from './redact.js';
 import { DEFAULT_BACKOFF, errorCode, parseRetryAfter, retryDelay, ruleForError, ruleForStatus, type BackoffOptions, type RetryRule } from './retry-policy.js';
@@ -416,8 +417,4 @@ export class TasksClient {
 
 function isOk(status: number): boolean {
   return status >= 200 && status < 300;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

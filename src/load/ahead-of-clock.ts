@@ -5,7 +5,8 @@
  * `status`, `check` and `/metrics` report, and `spaaza-sync reset` repairs.
  */
 import type { ClientBase, Pool } from 'pg';
-import type { WarehouseTables } from './tables.js';
+import { VOUCHERS_STREAM } from '../warehouse/sync-state.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
 
 export interface AheadOfClock {
   /** The watermark, when it is after the limit. */
@@ -22,7 +23,7 @@ export function nothingAhead(ahead: AheadOfClock): boolean {
 }
 
 /** Everything of `chainId` dated after `limit`; the versions by the BRIN index on times, which skips every range older than the limit. */
-export async function aheadOfClock(db: ClientBase | Pool, tables: WarehouseTables, chainId: number, limit: Date, stream = 'vouchers'): Promise<AheadOfClock> {
+export async function aheadOfClock(db: ClientBase | Pool, tables: WarehouseTables, chainId: number, limit: Date, stream = VOUCHERS_STREAM): Promise<AheadOfClock> {
   const { rows } = await db.query<{ watermark: Date | null; last_full_refresh_at: Date | null; rows: string; latest: Date | null }>(
     `SELECT (SELECT watermark FROM ${tables.syncState} WHERE chain_id = $1 AND stream = $3 AND watermark > $2) AS watermark,
             (SELECT last_full_refresh_at FROM ${tables.syncState} WHERE chain_id = $1 AND stream = $3 AND last_full_refresh_at > $2) AS last_full_refresh_at,

@@ -12,21 +12,19 @@ import { DEFAULTS } from '../defaults.js';
 import { LoadError, SpaazaSyncError } from '../errors.js';
 import { ruleForError, sqlstateOf } from '../failure-table.js';
 import type { Logger } from '../log.js';
-import type { Reject } from '../transform/normalize-record.js';
-import { emptyTransformStats, recordsUnaccounted, type TransformStats } from '../transform/read-voucher-csv.js';
-import { mergeInBatches, RepeatedIdAcrossBatches, type ExportObservations } from './merge-in-batches.js';
-import { mergeByTypedCopy, NotExact, typedCopyCannotBeExact } from './merge-typed-copy.js';
-import { markCommitted, markFailed, type RunCounts } from './run-history.js';
-import { createExportIdsSql, createStagingSql, EXPORT_IDS_TABLE, STAGING_TABLE, storable } from './staging.js';
-import type { WarehouseTables } from './tables.js';
-import { CampaignsSeen, upsertCampaigns } from './upsert-campaigns.js';
-import type { StatusChange, UpsertCounts } from './upsert-vouchers.js';
-import { advanceWatermark, type WatermarkAdvance } from './watermark.js';
+import { CampaignsSeen, emptyTransformStats, type ExportSeen, type LoadPath, type Reject, type StageExport, type StagedBatches, type TransformStats } from '../voucher/staged-export.js';
+import { storable } from '../voucher/storable.js';
+import { createExportIdsSql, EXPORT_IDS_TABLE } from './export-ids.js';
+import { mergeInBatches, RepeatedIdAcrossBatches, type MergedExport } from './merge-in-batches.js';
+import { markCommitted, markFailed, type RunCounts } from '../warehouse/sync-runs.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { upsertCampaigns } from './upsert-campaigns.js';
+import type { StatusChange } from './upsert-vouchers.js';
+import { advanceWatermark, markFullRefresh, VOUCHERS_STREAM, type WatermarkAdvance } from '../warehouse/sync-state.js';
 import { reconcileDeletions, type ReconcileOptions, type ReconcileResult } from './reconcile-deletions.js';
 
 /** A window never fails on rejects at or below this many rows, whatever the ratio. */
 export const REJECT_ROWS_TOLERATED = 100;
-export { FAILED_WINDOW_REJECTS_KEPT } from './merge-in-batches.js';
 
 /** Test and crash-test hooks at the named points of a load (DESIGN §5 failpoints). */
 export interface LoadHooks {
@@ -44,6 +42,8 @@ export interface LoadWindowInput {
   readonly chainId: number;
   readonly syncRunId: number;
   readonly source: Readable | AsyncIterable<Buffer | string>;
+  /** How the export is staged for the merge: the transform's (transform/stage-export.ts). */
+  readonly stage: StageExport;
   /** Spaaza's time of the export: the row version of everything in it. */
   readonly exportedAt: Date;
   /**
@@ -103,12 +103,8 @@ export interface LoadResult extends RunCounts {
   readonly loadPath: LoadPath;
 }
 
-/**
- * `typed-copy`: the export's records are copied as they are and typed by PostgreSQL, with SQL
- * generated from the declared voucher table; `reference`: csv-parse and normalize-record.ts. The
- * typed path is taken only when it can be exact (merge-typed-copy.ts), else the reference.
- */
-export type LoadPath = 'typed-copy' | 'reference';
+export type { LoadPath } from '../voucher/staged-export.js';
+/** sync.loadPath: `auto` takes the typed COPY path when it can be exact, `reference` never does. */
 export type LoadPathSetting = 'auto' | 'reference';
 
 /**
@@ -138,7 +134,7 @@ export class WindowLoadError extends LoadError {
 export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   const { client, tables, logger } = input;
   const validUntil = input.versionsValidUntil ?? new Date(Date.now() + DEFAULTS.maxClockSkewMs);
-  let seen = observations();
+  let seen: ExportSeen = nothingSeen();
   let loadPath: LoadPath = 'reference';
   // A connection that dies mid-load also emits 'error'; without a listener that would crash the
   // process. The failing query reports it, so here it is only logged.
@@ -147,46 +143,53 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
 
   try {
     await client.query(input.dryRun ? 'SAVEPOINT dry_run' : 'BEGIN');
-    await client.query(createStagingSql());
     await client.query(createExportIdsSql());
     if (input.loadPath !== 'reference' && input.reopen && (await typedCopyPossible(client))) loadPath = 'typed-copy';
     // Without a way to read the export again, it is merged at once, by the reference path.
     const batchRows = input.reopen ? (input.batchRows ?? DEFAULTS.mergeBatchRows) : Infinity;
-    const merge = (path: LoadPath, source: AsyncIterable<Buffer | string>, rows: number) => {
-      const mergeInput = {
+    const merge = (batches: StagedBatches, rows: number) => {
+      seen = batches.seen;
+      return mergeInBatches({
         client,
         tables,
         chainId: input.chainId,
         syncRunId: input.syncRunId,
         exportedAt: input.exportedAt,
         validUntil,
-        source,
+        oneBatch: rows === Infinity,
+        midCopy: input.hooks?.midCopy,
+        beforeMerge: input.hooks?.beforeUpsert,
+        storeRejects: (rejectsSql) => insertStagedRejects(client, tables, input, rejectsSql),
+        detail: input.dryRun ?? false,
+      }, batches);
+    };
+    const stage = (path: LoadPath, source: AsyncIterable<Buffer | string>, rows: number) =>
+      input.stage(path, source, {
+        chainId: input.chainId,
         noExpiryFrom: input.noExpiryFrom,
         maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
         batchRows: path === 'typed-copy' ? rows * TYPED_COPY_BATCH_FACTOR : rows,
         logger,
-        midCopy: input.hooks?.midCopy,
-        beforeMerge: input.hooks?.beforeUpsert,
-        storeRejects: () => insertStagedRejects(client, tables, input),
-        detail: input.dryRun ?? false,
-      };
-      return path === 'typed-copy' ? mergeByTypedCopy(mergeInput, seen) : mergeInBatches(mergeInput, seen);
-    };
-    let vouchers: UpsertCounts;
+      });
+    let vouchers: MergedExport;
+    let batches: StagedBatches;
     if (batchRows === Infinity) {
-      vouchers = await merge('reference', input.source, Infinity);
+      batches = stage('reference', input.source, Infinity);
+      vouchers = await merge(batches, Infinity);
     } else {
       await client.query('SAVEPOINT before_batches');
       let source = input.source;
       let rows = batchRows;
       for (;;) {
+        batches = stage(loadPath, source, rows);
         try {
-          vouchers = await merge(loadPath, source, rows);
+          vouchers = await merge(batches, rows);
           break;
         } catch (error) {
           // Each retry changes the path or the batching for good: at most three reads.
-          if (loadPath === 'typed-copy' && typedCopyCannotBeExact(error)) {
-            logger.info('the export is not one the typed COPY path can load exactly: loading it again through the reference path', { because: reasonOf(error) });
+          const notExact = loadPath === 'typed-copy' ? batches.cannotBeExact(error) : null;
+          if (notExact !== null) {
+            logger.info('the export is not one the typed COPY path can load exactly: loading it again through the reference path', { because: notExact });
             loadPath = 'reference';
           } else if (error instanceof RepeatedIdAcrossBatches && rows !== Infinity) {
             logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
@@ -195,7 +198,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
             throw error;
           }
           await client.query('ROLLBACK TO SAVEPOINT before_batches');
-          seen = observations();
+          seen = nothingSeen();
           source = await input.reopen!();
         }
       }
@@ -220,7 +223,7 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       : 0;
 
     // A full refresh deletes only what an export it can account for record by record lacks.
-    const incomplete = input.reconcile ? (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? recordsUnaccounted(stats) : null;
+    const incomplete = input.reconcile ? (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? batches.unaccounted() : null;
     const deletions = input.reconcile
       ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows }, { ...input.reconcile, isComplete: () => incomplete === null })
       : null;
@@ -246,11 +249,11 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
       logger.warn('the full export could not be proven complete: upserted, but nothing was deleted', { because: incomplete, candidates: deletions.candidates });
     }
     if (deletions && deletions.skippedBecause === null) {
-      await client.query(`UPDATE ${tables.syncState} SET last_full_refresh_at = $3 WHERE chain_id = $1 AND stream = $2`, [input.chainId, input.watermark?.stream ?? 'vouchers', input.exportedAt]);
+      await markFullRefresh(client, tables, input.chainId, input.watermark?.stream ?? VOUCHERS_STREAM, input.exportedAt);
     }
     await input.hooks?.beforeCommit?.();
     const result = { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions, loadPath };
-    if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(seen.changes), revived: seen.revived };
+    if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(vouchers.changes), revived: vouchers.revived };
     await client.query('COMMIT');
     return { ...result, dryRun: false };
   } catch (error) {
@@ -269,12 +272,9 @@ async function typedCopyPossible(client: ClientBase): Promise<boolean> {
   return rows[0]!.encoding === 'UTF8';
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof NotExact ? error.reason : (error as Error).message;
-}
-
-function observations(): ExportObservations {
-  return { stats: emptyTransformStats(), firstRejects: [], campaigns: new CampaignsSeen(), changes: new Map(), revived: 0 };
+/** Before the first batch is staged, and after a rollback to read the export again. */
+function nothingSeen(): ExportSeen {
+  return { stats: emptyTransformStats(), firstRejects: [], campaigns: new CampaignsSeen() };
 }
 
 /** New rows first, then by status before and after. */
@@ -292,10 +292,10 @@ function errorCode(error: Error): string {
   return sqlstate ? `sqlstate_${sqlstate}` : 'load_failed';
 }
 
-async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput): Promise<void> {
+async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput, rejectsSql: string): Promise<void> {
   await client.query(
     `INSERT INTO ${tables.voucherRejects} (chain_id, sync_run_id, window_start, window_end, line, voucher_id, raw_record, reason)
-     SELECT $1, $2, $3, $4, line, written_id, raw_record, reason FROM ${STAGING_TABLE} WHERE kind = 'x' ORDER BY line`,
+     SELECT $1, $2, $3, $4, r.line, r.written_id, r.raw_record, r.reason FROM (${rejectsSql}) r ORDER BY r.line`,
     [input.chainId, input.syncRunId, input.window?.start ?? null, input.window?.end ?? null],
   );
 }

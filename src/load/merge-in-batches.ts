@@ -1,7 +1,8 @@
 /**
- * Stages and merges one export in batches (DESIGN §4's upsert, done piecewise): the transform
- * reads ahead while PostgreSQL copies and merges the batch before, so parsing and merging
- * overlap instead of taking turns, and memory holds at most about two batches of COPY text.
+ * Merges one staged export batch by batch (DESIGN §4's upsert, done piecewise): the transform
+ * stages ahead (transform/stage-export.ts) while PostgreSQL copies and merges the batch before, so
+ * parsing and merging overlap instead of taking turns, and memory holds at most about two
+ * batches of COPY text. The load runs the staging's SQL and parses nothing.
  *
  * Merging in batches ends exactly as one merge would unless an id repeats in two batches: the
  * earlier line would be written first and the later one over it, so loading the same export
@@ -12,22 +13,14 @@
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Logger } from '../log.js';
-import type { Reject } from '../transform/normalize-record.js';
-import { readVoucherCsvInBatches, type TransformStats } from '../transform/read-voucher-csv.js';
+import type { CopyChunk, StagedBatches, StagingQuery } from '../voucher/staged-export.js';
+import { EXPORT_IDS_TABLE } from './export-ids.js';
 import { readAhead } from './read-ahead.js';
-import type { HeaderMap } from '../transform/header-map.js';
-import { copySql, EXPORT_IDS_TABLE, REFERENCE_STAGED_ROWS, stagingLine, STAGING_TABLE } from './staging.js';
-import type { WarehouseTables } from './tables.js';
-import type { CampaignsSeen } from './upsert-campaigns.js';
-import { isAfterId, upsertVouchers, type StagedRows, type StatusChange, type UpsertCounts } from './upsert-vouchers.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { upsertVouchers, type StatusChange, type UpsertCounts } from './upsert-vouchers.js';
 
-const COPY_CHUNK_CHARS = 256 * 1024;
-/** COPY text parsed ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
+/** COPY text staged ahead of the batch being merged (bytes): about one batch, so memory stays flat. */
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
-
-/** Rejects of a failed window kept for diagnosis. */
-export const FAILED_WINDOW_REJECTS_KEPT = 1000;
 
 export class RepeatedIdAcrossBatches extends Error {
   constructor() {
@@ -35,18 +28,7 @@ export class RepeatedIdAcrossBatches extends Error {
   }
 }
 
-/** What the load needs besides the merged counts; filled while the export streams past. */
-export interface ExportObservations {
-  readonly stats: TransformStats;
-  /** The first rejects, kept in memory for a window that fails. */
-  readonly firstRejects: Reject[];
-  readonly campaigns: CampaignsSeen;
-  /** With `detail`: the written rows by status before and after, summed over the batches. */
-  readonly changes: Map<string, StatusChange>;
-  revived: number;
-}
-
-export interface MergeInBatchesInput {
+export interface MergeBatchesInput {
   readonly client: ClientBase;
   readonly tables: WarehouseTables;
   readonly chainId: number;
@@ -54,120 +36,45 @@ export interface MergeInBatchesInput {
   readonly exportedAt: Date;
   /** Stored versions after this are wrong (see upsertVouchers). */
   readonly validUntil: Date;
-  readonly source: AsyncIterable<Buffer | string>;
-  readonly noExpiryFrom: Date;
-  readonly maxRecordBytes: number;
-  /** Rows per batch; Infinity merges the whole export at once. */
-  readonly batchRows: number;
-  readonly logger: Logger;
+  /** The whole export is one batch (its ids need no check across batches). */
+  readonly oneBatch: boolean;
   readonly midCopy?: (rowsRead: number) => void | Promise<void>;
   /** Before the first merge. */
   readonly beforeMerge?: () => void | Promise<void>;
-  /** Stores the rejects staged in the current batch. */
-  readonly storeRejects: () => Promise<void>;
+  /** Stores the rejects the query selects (line, written_id, raw_record, reason). */
+  readonly storeRejects: (rejectsSql: string) => Promise<void>;
   /** Count the written rows by status before and after (for a dry run's report). */
   readonly detail?: boolean;
 }
 
-/** One piece of a batch's COPY input. */
-export interface CopyChunk {
-  /** COPY input: text-format lines (reference) or CSV records (typed COPY), encoded, off the heap. */
-  readonly text: Buffer;
-  /** The last chunk of a batch. */
-  readonly endsBatch: boolean;
+export interface MergedExport extends Omit<UpsertCounts, 'changes' | 'revived'> {
+  /** With `detail`: the written rows by status before and after, summed over the batches. */
+  readonly changes: ReadonlyMap<string, StatusChange>;
+  readonly revived: number;
 }
 
-/**
- * One way of staging an export's rows in batches: the reference path's (the transform's typed
- * rows and rejects as COPY text into voucher_staging) or the typed COPY path's (the export's own
- * records into voucher_copy, typed by PostgreSQL). The merge of each batch is the same.
- */
-export interface StagedBatches {
-  readonly chunks: AsyncIterable<CopyChunk>;
-  /** Before each batch's COPY, once the header is known: readies the staging table, and gives the COPY statement. */
-  prepare(client: ClientBase): Promise<string>;
-  /** The batch's rows, as upsertVouchers reads them. */
-  staged(): StagedRows;
-  /** The ids seen so far strictly increase, so none can repeat across batches. */
-  idsAscending(): boolean;
-  /** What a failed COPY of a batch means on this path (the error itself, or one that says more). */
-  copyFailed(error: unknown): unknown;
-  /** After each batch's COPY, before its merge. */
-  afterCopy(client: ClientBase): Promise<void>;
-  /** SQL inserting the batch's readable reject ids into EXPORT_IDS_TABLE; null when the path has no rejects. */
-  readonly rejectIdsSql: string | null;
-  /** The staging table, emptied after each batch. */
-  readonly table: string;
-}
-
-export async function mergeInBatches(input: MergeInBatchesInput, seen: ExportObservations): Promise<UpsertCounts> {
-  return mergeStagedBatches(input, seen, referenceBatches(input, seen));
-}
-
-/** The reference path: csv-parse and normalize-record.ts in Node, their rows and rejects staged as COPY text. */
-function referenceBatches(input: MergeInBatchesInput, seen: ExportObservations): StagedBatches {
-  const { stats } = seen;
-  // Strictly increasing ids (the exports' own order, when they have one) cannot repeat across
-  // batches; only when they stop increasing does each batch have to be checked.
-  let idsAscending = true;
-  let lastId: string | null = null;
-  const eventBatches = readVoucherCsvInBatches(input.source, { chainId: input.chainId, noExpiryFromMs: input.noExpiryFrom.getTime(), maxRecordBytes: input.maxRecordBytes }, stats);
-
-  const copyText = async function* (): AsyncGenerator<CopyChunk> {
-    let text = '';
-    let rowsInBatch = 0;
-    for await (const events of eventBatches) {
-      for (const event of events) {
-        if (event.kind === 'header') logHeader(input.logger, event.map);
-        if (event.kind === 'row') {
-          seen.campaigns.add(event.row);
-          if (idsAscending && lastId !== null && !isAfterId(event.row.voucherId, lastId)) idsAscending = false;
-          lastId = event.row.voucherId;
-        }
-        if (event.kind === 'reject') {
-          if (seen.firstRejects.length < FAILED_WINDOW_REJECTS_KEPT) seen.firstRejects.push(event.reject);
-        }
-        const line = stagingLine(event);
-        if (line === null) continue;
-        text += line;
-        rowsInBatch += 1;
-        const endsBatch = rowsInBatch >= input.batchRows;
-        if (endsBatch || text.length >= COPY_CHUNK_CHARS) {
-          yield { text: Buffer.from(text), endsBatch };
-          text = '';
-          if (endsBatch) rowsInBatch = 0;
-        }
-      }
-    }
-    if (text) yield { text: Buffer.from(text), endsBatch: true };
-  };
-  return {
-    chunks: copyText(),
-    prepare: async () => copySql(),
-    copyFailed: (error) => error,
-    staged: () => REFERENCE_STAGED_ROWS,
-    idsAscending: () => idsAscending,
-    afterCopy: async () => {},
-    rejectIdsSql: `INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND voucher_id IS NOT NULL`,
-    table: STAGING_TABLE,
-  };
-}
-
-/** What a header tells the run: unknown columns kept in `extra`, repeated names renamed. */
-export function logHeader(logger: Logger, map: HeaderMap): void {
-  if (map.unknown.length > 0) {
-    logger.warn('the CSV has columns the warehouse does not know; they are kept in vouchers.extra', { columns: map.unknown.map((u) => u.header) });
-  }
-  for (const warning of map.warnings) logger.warn(warning);
-}
-
-/** Stages and merges batch after batch; the two paths differ only in `batches`. */
-export async function mergeStagedBatches(input: MergeInBatchesInput, seen: ExportObservations, batches: StagedBatches): Promise<UpsertCounts> {
+export async function mergeInBatches(input: MergeBatchesInput, batches: StagedBatches): Promise<MergedExport> {
   const { client } = input;
-  const { stats } = seen;
+  const settings = Object.entries(batches.settings);
+  const before = await currentSettings(client, settings.map(([name]) => name));
+  for (const [name, value] of settings) await client.query(`SELECT set_config($1, $2, true)`, [name, value]);
+  try {
+    const merged = await mergeBatches(input, batches);
+    if (batches.finish) await runStagingQuery(client, batches.finish);
+    return merged;
+  } finally {
+    for (const [name, value] of before) await client.query(`SELECT set_config($1, $2, true)`, [name, value]).catch(() => {});
+  }
+}
+
+async function mergeBatches(input: MergeBatchesInput, batches: StagedBatches): Promise<MergedExport> {
+  const { client } = input;
+  const { stats } = batches.seen;
   const chunks = readAhead(batches.chunks, { weigh: (chunk) => chunk.text.length, maxWeight: READ_AHEAD_BYTES });
 
   const summed = { inserted: 0, updated: 0, distinct: 0 };
+  const changes = new Map<string, StatusChange>();
+  let revived = 0;
   let batchesMerged = 0;
   let uniqueIndex = false;
   // Under the chain's lock nothing else writes its rows, so a chain without any stays a first load.
@@ -186,17 +93,17 @@ export async function mergeStagedBatches(input: MergeInBatchesInput, seen: Expor
           if (endsBatch || next.done) return;
         }
       };
-      const sql = await batches.prepare(client);
-      await pipeline(batch(), client.query(copyFrom(sql))).catch((error: unknown) => {
+      for (const sql of batches.setupSql()) await client.query(sql);
+      await pipeline(batch(), client.query(copyFrom(batches.copySql()))).catch((error: unknown) => {
         throw batches.copyFailed(error);
       });
       batchesMerged += 1;
-      await batches.afterCopy(client);
+      if (batches.afterCopy) await runStagingQuery(client, batches.afterCopy);
       if (batchesMerged === 1) await input.beforeMerge?.();
 
       const staged = batches.staged();
       const idsAscending = batches.idsAscending();
-      if (idsAscending || input.batchRows === Infinity) {
+      if (idsAscending || input.oneBatch) {
         await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (voucher_id) SELECT voucher_id FROM (${staged.rows}) s`);
       } else {
         if (!uniqueIndex) {
@@ -211,7 +118,7 @@ export async function mergeStagedBatches(input: MergeInBatchesInput, seen: Expor
         );
         if (Number(added.rows[0]!.repeated) > 0) throw new RepeatedIdAcrossBatches();
       }
-      if (batches.rejectIdsSql) await client.query(batches.rejectIdsSql);
+      if (batches.rejectIdsSql) await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) ${batches.rejectIdsSql}`);
 
       if (stats.header) {
         const merged = await upsertVouchers(client, input.tables.vouchers, {
@@ -223,14 +130,14 @@ export async function mergeStagedBatches(input: MergeInBatchesInput, seen: Expor
         }, { idsDistinct: idsAscending, chainEmpty }, input.detail ?? false, staged);
         for (const change of merged.changes ?? []) {
           const key = `${change.from}\u0000${change.to}`;
-          seen.changes.set(key, { ...change, count: (seen.changes.get(key)?.count ?? 0) + change.count });
+          changes.set(key, { ...change, count: (changes.get(key)?.count ?? 0) + change.count });
         }
-        seen.revived += merged.revived ?? 0;
+        revived += merged.revived ?? 0;
         summed.inserted += merged.inserted;
         summed.updated += merged.updated;
         summed.distinct += merged.distinct;
       }
-      if (stats.rejected > 0) await input.storeRejects();
+      if (stats.rejected > 0 && batches.rejectsSql) await input.storeRejects(batches.rejectsSql);
       await client.query(`TRUNCATE ${batches.table}`);
     }
   } finally {
@@ -238,5 +145,21 @@ export async function mergeStagedBatches(input: MergeInBatchesInput, seen: Expor
     chunks.return(undefined).catch(() => {});
   }
   if (batchesMerged === 0) await input.beforeMerge?.();
-  return summed;
+  return { ...summed, changes, revived };
+}
+
+async function runStagingQuery(client: ClientBase, query: StagingQuery): Promise<void> {
+  const sql = query.sql();
+  if (sql === '') return;
+  const { rows } = await client.query<Record<string, unknown>>(sql);
+  query.take(rows);
+}
+
+async function currentSettings(client: ClientBase, names: readonly string[]): Promise<[string, string][]> {
+  const settings: [string, string][] = [];
+  for (const name of names) {
+    const { rows } = await client.query<{ value: string }>(`SELECT current_setting($1) AS value`, [name]);
+    settings.push([name, rows[0]!.value]);
+  }
+  return settings;
 }

@@ -9,8 +9,8 @@
  * `maxDeleteRatio` of the live rows (or anything at all on a 0-row export) unless allowed.
  */
 import type { ClientBase } from 'pg';
-import { EXPORT_IDS_TABLE } from './staging.js';
-import type { WarehouseTables } from './tables.js';
+import { EXPORT_IDS_TABLE } from './export-ids.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
 
 export interface ReconcileOptions {
   readonly maxDeleteRatio: number;

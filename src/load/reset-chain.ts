@@ -5,7 +5,7 @@
  * as a `sync_runs` row of mode `reset`, under the chain's lock (the caller holds it).
  */
 import type { ClientBase } from 'pg';
-import type { WarehouseTables } from './tables.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
 
 export interface ResetInput {
   readonly chainId: number;

@@ -5,31 +5,7 @@
  * loaded twice writes nothing.
  */
 import type { ClientBase } from 'pg';
-import type { VoucherRow } from '../transform/normalize-record.js';
-
-/** The campaigns of one export; as many entries as campaigns, whatever the number of rows. */
-export class CampaignsSeen {
-  private readonly latest = new Map<string, { type: string | null; title: string | null }>();
-
-  add(row: VoucherRow): void {
-    const id = row.cells.campaign_id;
-    if (typeof id !== 'string') return;
-    this.latest.set(id, { type: (row.cells.campaign_type as string | null | undefined) ?? null, title: (row.cells.campaign_title as string | null | undefined) ?? null });
-  }
-
-  /** A campaign's type and title as the typed COPY path gathered them (its last line). */
-  set(id: string, type: string | null, title: string | null): void {
-    this.latest.set(id, { type, title });
-  }
-
-  get size(): number {
-    return this.latest.size;
-  }
-
-  entries(): IterableIterator<[string, { type: string | null; title: string | null }]> {
-    return this.latest.entries();
-  }
-}
+import type { CampaignsSeen } from '../voucher/staged-export.js';
 
 export async function upsertCampaigns(
   client: ClientBase,

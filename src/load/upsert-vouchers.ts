@@ -11,16 +11,8 @@
  * under the chain's lock) is a plain INSERT, without the conflict check of an upsert.
  */
 import type { ClientBase } from 'pg';
-import { CONTENT_COLUMNS } from '../transform/voucher-table.js';
-
-/**
- * A batch's rows as a relation: `voucher_id`, the declared columns, `extra` and `line` (the later
- * line of an id wins). The reference path stages them typed; the typed COPY path derives them
- * from its staged records in SQL.
- */
-export interface StagedRows {
-  readonly rows: string;
-}
+import type { StagedRows } from '../voucher/staged-export.js';
+import { CONTENT_COLUMNS } from '../voucher/voucher-table.js';
 
 export interface UpsertCounts {
   readonly inserted: number;
@@ -129,12 +121,4 @@ async function detailedCounts(
     changes.set(key, { from: r.before_status, to: r.after_status, count: (changes.get(key)?.count ?? 0) + n });
   }
   return { inserted, updated, distinct, changes: [...changes.values()], revived };
-}
-
-/** Whether voucher id `a` is greater than `b`; both canonical integers as parseInteger writes them. */
-export function isAfterId(a: string, b: string): boolean {
-  const aNegative = a.startsWith('-');
-  if (aNegative !== b.startsWith('-')) return !aNegative;
-  const greaterMagnitude = a.length !== b.length ? a.length > b.length : a > b;
-  return a !== b && greaterMagnitude !== aNegative;
 }

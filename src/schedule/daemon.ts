@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 import { runSync, type SyncReport } from '../sync/run-sync.js';
 import type { ChainCommand } from '../sync/sync-chain.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
+import { lastCommittedAt } from '../warehouse/sync-runs.js';
+import { warehouseTables } from '../warehouse/tables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { SyncMetrics } from './metrics.js';
 import { PgRunCoordinator } from './pg-run-coordinator.js';
@@ -147,10 +149,7 @@ export class SyncDaemon {
 
   private async incrementalIsOverdue(): Promise<boolean> {
     const { config, warehouse } = this.options;
-    const { rows } = await warehouse.pool.query<{ last: Date | null }>(
-      `SELECT max(finished_at) AS last FROM "${config.schema}".sync_runs WHERE mode = 'incremental' AND state = 'committed'`,
-    );
-    const last = rows[0]?.last;
+    const last = await lastCommittedAt(warehouse.pool, warehouseTables(config.schema), 'incremental');
     return !last || Date.now() - last.getTime() > intervalMs(config.schedule.incrementalCron, config.schedule.timezone);
   }
 }

@@ -6,15 +6,15 @@
  */
 import type { Pool } from 'pg';
 import { aheadOfClock } from '../load/ahead-of-clock.js';
-import type { WarehouseTables } from '../load/tables.js';
-import { readWatermark } from '../load/watermark.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { readWatermark, VOUCHERS_STREAM } from '../warehouse/sync-state.js';
 import type { FreshnessSample } from './metrics.js';
 
 export async function freshnessSamples(pool: Pool, tables: WarehouseTables, chainIds: readonly number[], nowMs: number, toleranceMs: number): Promise<FreshnessSample[]> {
   const samples: FreshnessSample[] = [];
   for (const chainId of chainIds) {
     const ahead = await aheadOfClock(pool, tables, chainId, new Date(nowMs + toleranceMs));
-    const watermark = await readWatermark(pool, tables, chainId, 'vouchers');
+    const watermark = await readWatermark(pool, tables, chainId, VOUCHERS_STREAM);
     // A watermark ahead of the clock means nothing is being synced: never report it as fresh.
     const lagSeconds = watermark === null ? null : ahead.watermark !== null ? Number.POSITIVE_INFINITY : Math.round((nowMs - watermark.getTime()) / 1000);
     samples.push({ chainId, lagSeconds, aheadOfClock: { watermark: ahead.watermark !== null, rows: ahead.rows } });

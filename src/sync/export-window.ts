@@ -1,14 +1,15 @@
 /**
- * One window from export task to COMMIT (DESIGN §2): create the task (or adopt it) and store its
- * id before anything else, execute it once, poll until DONE, then download with a fresh URL and
- * stream the body straight through transform and load. A broken download is retried with a new
- * URL; the load commits the data, the run row and the watermark together or not at all.
+ * One window from export task to COMMIT (DESIGN §2), where the three stages meet: create the
+ * task (or adopt it) and store its id before anything else, execute it once, wait for it
+ * (extract/export-task.ts), then download it from a fresh URL and stream the body through the
+ * transform's staging into the load. A broken download is retried with a new URL; the load
+ * commits the data, the run row and the watermark together or not at all.
  */
-import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
 import { ruleForError, sqlstateOf } from '../failure-table.js';
 import { ExtractError } from '../extract/errors.js';
+import { dateWindowSegment, exportRequest, openExport, waitForTask } from '../extract/export-task.js';
 import { redactText, redactUrl } from '../extract/redact.js';
 import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.js';
 import type { Task } from '../extract/task-schemas.js';
@@ -16,10 +17,10 @@ import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
 import type { ReconcileOptions } from '../load/reconcile-deletions.js';
-import { markFailed, setRunState, type RunMode } from '../load/run-history.js';
-import type { WarehouseTables } from '../load/tables.js';
+import { countPollDeadline, markAbandoned, markFailed, setDownloading, setRunState, setTask, type RunMode } from '../warehouse/sync-runs.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { stageExport } from '../transform/stage-export.js';
 import type { Failpoints } from './failpoints.js';
-import { countPollDeadline, markAbandoned, setDownloading, setTask } from './run-rows.js';
 import { isoZ } from './windows.js';
 
 export interface SyncSettings {
@@ -120,7 +121,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     // A resumed row without a task id may still have one: the crash came between create and store.
     const earlier = job.taskId === null && job.resumed ? await api.findTaskByMarker(job.marker) : null;
     if (job.taskId === null) {
-      const created = earlier ? { task: earlier, adopted: true } : await api.createTask(exportRequest(ctx, job), job.marker);
+      const created = earlier ? { task: earlier, adopted: true } : await api.createTask(windowRequest(ctx, job), job.marker);
       task = created.task;
       const { createdMs } = plausibleTaskTimes(task, timeBounds(ctx, job));
       if (job.start === null && end === null) end = new Date(createdMs - ctx.settings.settleMs);
@@ -137,7 +138,16 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
     await setRunState(db, tables, job.rowId, 'polling');
     ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'polling', bytes: 0, rows: 0 });
     waitStartedAt ||= performance.now();
-    task = await pollUntilFinished(ctx, task);
+    task = await waitForTask(api, task, {
+      initialMs: ctx.settings.pollInitialMs,
+      maxIntervalMs: ctx.settings.pollMaxIntervalMs,
+      deadlineMs: ctx.settings.pollDeadlineMs,
+      signal: ctx.signal,
+      afterFirstPoll: () => ctx.failpoint('polling'),
+    }).catch((error: unknown) => {
+      // Kept for resume: the task goes on at Spaaza, and the next run picks it up.
+      throw error instanceof ExtractError && error.code === 'poll_deadline' ? new WindowError('poll_deadline', error.message, true, error) : error;
+    });
     const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
     if (task.state.code === 'ERROR') {
       const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
@@ -215,55 +225,10 @@ function timeBounds(ctx: ChainContext, job: WindowJob): TaskTimeBounds {
   return { nowMs: now.getTime(), toleranceMs, notBeforeMs: job.rowCreatedAt.getTime(), maxSkewMs: ctx.settings.maxClockSkewMs };
 }
 
-function exportRequest(ctx: ChainContext, job: WindowJob): Record<string, unknown> {
-  const once = isoZ(ctx.api.serverNow() ?? new Date());
-  const trigger: Record<string, unknown> = { once };
-  if (job.start !== null && job.end !== null) {
-    trigger.segment = {
-      entity: 'people',
-      index: 'vouchers',
-      join: 'any',
-      chain_id: ctx.chainId,
-      rules: ctx.settings.dateFields.map((field) => ({
-        field_name: field,
-        field_type: 'date',
-        operator: 'is_between_date',
-        start_date: isoZ(job.start!),
-        end_date: isoZ(job.end!),
-      })),
-    };
-  }
-  return {
-    chain: ctx.chainId,
-    desc: job.marker,
-    target: { action: 'export', export_index: 'vouchers', export_format: 'csv' },
-    trigger,
-  };
-}
-
-/** Polls GET /tasks/{id} from 250 ms, backing off ×1.5 to the maximum, until DONE/ERROR or the deadline. */
-async function pollUntilFinished(ctx: ChainContext, task: Task): Promise<Task> {
-  const deadline = Date.now() + ctx.settings.pollDeadlineMs;
-  let interval = ctx.settings.pollInitialMs;
-  let current = task;
-  let polled = false;
-  while (current.state.code !== 'DONE' && current.state.code !== 'ERROR') {
-    if (Date.now() + interval > deadline) {
-      throw new WindowError(
-        'poll_deadline',
-        `Export task ${current.id} is still ${current.state.code} after ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s; the next run resumes it. Raise pollDeadline if exports are this slow.`,
-        true,
-      );
-    }
-    await sleep(interval, ctx.signal);
-    current = await ctx.api.getTask(current.id);
-    if (!polled) {
-      polled = true;
-      ctx.failpoint('polling');
-    }
-    interval = Math.min(interval * 1.5, ctx.settings.pollMaxIntervalMs);
-  }
-  return current;
+/** The window's export: the chain's vouchers with a date in the window, or all of them. */
+function windowRequest(ctx: ChainContext, job: WindowJob) {
+  const segment = job.start !== null && job.end !== null ? dateWindowSegment(ctx.settings.dateFields, job.start, job.end) : null;
+  return exportRequest(ctx.chainId, job.marker, segment, ctx.api.serverNow() ?? new Date());
 }
 
 /** Up to `downloadAttempts` tries, each with a fresh URL; the body streams into the load. */
@@ -271,24 +236,16 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
   const { api, db, tables, logger, settings } = ctx;
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= settings.downloadAttempts;
-    const url = await api.getDownloadUrl(taskId);
-    await setDownloading(db, tables, job.rowId, redactUrl(url));
-    const download = await api.download(url, { signal: ctx.signal }).catch((error: unknown) => error as Error);
-    if (download instanceof Error) {
-      if (last || ctx.signal.aborted || !(download instanceof SpaazaSyncError && download.retryable)) throw download;
-      logger.warn('download failed; retrying with a fresh URL', { attempt, error: download.message });
+    const file = await openExport(api, taskId, redactUrl, {
+      signal: ctx.signal,
+      onUrl: (shown) => setDownloading(db, tables, job.rowId, shown),
+      onFirstByte: () => ctx.failpoint('mid-download'),
+    }).catch((error: unknown) => error as Error);
+    if (file instanceof Error) {
+      if (last || ctx.signal.aborted || !(file instanceof SpaazaSyncError && file.retryable)) throw file;
+      logger.warn('download failed; retrying with a fresh URL', { attempt, error: file.message });
       continue;
     }
-    let body = download;
-    const counted = { bytes: 0 };
-    const complete = () => body.contentLength !== null && body.contentEncoding === null && counted.bytes === body.contentLength;
-    // An export whose ids repeat far apart is read once more, from a fresh URL, to merge it at once.
-    const reopen = async () => {
-      body.body.destroy();
-      body = await api.download(await api.getDownloadUrl(taskId), { signal: ctx.signal });
-      counted.bytes = 0;
-      return countBytes(body.body, body.contentLength, counted, ctx);
-    };
     try {
       await setRunState(db, tables, job.rowId, 'loading');
       return await loadWindow({
@@ -296,8 +253,10 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         tables,
         chainId: ctx.chainId,
         syncRunId: job.rowId,
-        source: countBytes(download.body, download.contentLength, counted, ctx),
-        reopen,
+        source: file.body,
+        stage: stageExport,
+        // An export whose ids repeat far apart, or that the typed path cannot load exactly, is read again.
+        reopen: file.reopen,
         exportedAt,
         versionsValidUntil: versionsValidUntil(ctx),
         window: { start: job.start, end },
@@ -310,17 +269,17 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         logger,
         hooks: {
           midCopy: (rows) => {
-            ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'downloading', bytes: counted.bytes, rows });
+            ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'downloading', bytes: file.bytes(), rows });
             ctx.failpoint('mid-copy');
           },
           beforeCommit: () => ctx.failpoint('before-commit'),
         },
-        ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: complete } } : {}),
+        ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: file.complete } } : {}),
         // Only a failure that will not be retried is recorded (with its first rejects).
         recordFailure: (error) => (last || !retryable(error)) && !ctx.signal.aborted,
       });
     } catch (error) {
-      body.body.destroy();
+      file.destroy();
       if (last || ctx.signal.aborted || !retryable(error)) throw error;
       // The run's connection holds the chain's lock: once it is gone, no attempt may write.
       if (!(await stillConnected(db))) {
@@ -351,36 +310,7 @@ async function stillConnected(db: ClientBase): Promise<boolean> {
   );
 }
 
-/** Counts the body's bytes and fails before COMMIT when fewer arrive than Content-Length said. */
-async function* countBytes(body: Readable, expected: number | null, counted: { bytes: number }, ctx: ChainContext): AsyncGenerator<Buffer> {
-  let fired = false;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    counted.bytes += chunk.length;
-    if (!fired && counted.bytes > 0) {
-      fired = true;
-      ctx.failpoint('mid-download');
-    }
-    yield chunk;
-  }
-  if (expected !== null && counted.bytes !== expected) {
-    throw new ExtractError('download_failed', `The download ended after ${counted.bytes} of ${expected} bytes (Content-Length); retrying with a fresh URL.`, { retryable: true });
-  }
-}
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;

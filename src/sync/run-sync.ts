@@ -8,8 +8,9 @@ import type { SyncConfig } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import type { RetryInfo } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
-import { warehouseTables } from '../load/tables.js';
-import { readWarehouseId } from '../load/warehouse-identity.js';
+import { VOUCHERS_STREAM } from '../warehouse/sync-state.js';
+import { warehouseTables } from '../warehouse/tables.js';
+import { readWarehouseId } from '../warehouse/warehouse-identity.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { tasksClientFor } from './chain-client.js';
@@ -93,7 +94,7 @@ function chainSettings(config: SyncConfig, request: SyncRequest): ChainRunSettin
     maxRejectRatio: request.maxRejectRatio ?? config.sync.maxRejectRatio,
     maxDeleteRatio: config.fullRefresh.maxDeleteRatio,
     fullRefreshMaxAgeMs: config.fullRefresh.maxAgeMs,
-    stream: 'vouchers',
+    stream: VOUCHERS_STREAM,
   };
 }
 

@@ -4,7 +4,10 @@
  */
 import type { ClientBase } from 'pg';
 import { aheadOfClock, describeAheadOfClock } from '../load/ahead-of-clock.js';
-import type { WarehouseTables } from '../load/tables.js';
+import { chainCounts } from '../warehouse/chain-status.js';
+import { countUnfinished, recentRuns } from '../warehouse/sync-runs.js';
+import { readChainState } from '../warehouse/sync-state.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
 import { latestPossible, type ClockReading } from './spaaza-clock.js';
 
 export interface ChainStatus {
@@ -42,22 +45,13 @@ export interface ChainStatus {
 }
 
 export async function chainStatus(db: ClientBase, tables: WarehouseTables, chainId: number, clock: ClockReading, runs = 5): Promise<ChainStatus> {
-  const state = await db.query(`SELECT watermark, last_full_refresh_at FROM ${tables.syncState} WHERE chain_id = $1 AND stream = 'vouchers'`, [chainId]);
+  const state = await readChainState(db, tables, chainId);
   const ahead = await aheadOfClock(db, tables, chainId, latestPossible(clock));
-  const counts = await db.query(
-    `SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted FROM ${tables.vouchers} WHERE chain_id = $1`,
-    [chainId],
-  );
-  const rejects = await db.query(`SELECT count(*) AS n FROM ${tables.voucherRejects} WHERE chain_id = $1 AND created_at > now() - interval '24 hours'`, [chainId]);
-  const unfinished = await db.query(`SELECT count(*) AS n FROM ${tables.syncRuns} WHERE chain_id = $1 AND state NOT IN ('committed', 'failed', 'abandoned')`, [chainId]);
-  const last = await db.query(
-    `SELECT id, mode, state, window_start, window_end, task_id, finished_at, rows_read, rows_inserted, rows_updated, rows_rejected, rows_deleted, error_code, error_message
-     FROM ${tables.syncRuns} WHERE chain_id = $1 ORDER BY id DESC LIMIT $2`,
-    [chainId, runs],
-  );
+  const counts = await chainCounts(db, tables, chainId);
+  const unfinishedRuns = await countUnfinished(db, tables, chainId);
+  const last = await recentRuns(db, tables, chainId, runs);
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  const s = state.rows[0];
-  const watermark: Date | null = s?.watermark ?? null;
+  const { watermark } = state;
   return {
     chainId,
     watermark: iso(watermark),
@@ -69,25 +63,23 @@ export async function chainStatus(db: ClientBase, tables: WarehouseTables, chain
       problem: clock.problem,
     },
     errors: describeAheadOfClock(ahead, chainId, clock.source === 'spaaza' ? "Spaaza's clock" : "this machine's clock plus maxClockSkew"),
-    lastFullRefresh: iso(s?.last_full_refresh_at ?? null),
-    liveVouchers: Number(counts.rows[0].live),
-    deletedVouchers: Number(counts.rows[0].deleted),
-    rejectsLast24h: Number(rejects.rows[0].n),
-    unfinishedRuns: Number(unfinished.rows[0].n),
-    lastRuns: last.rows.map((r) => ({
-      id: Number(r.id),
+    lastFullRefresh: iso(state.lastFullRefreshAt),
+    ...counts,
+    unfinishedRuns,
+    lastRuns: last.map((r) => ({
+      id: r.id,
       mode: r.mode,
       state: r.state,
-      windowStart: iso(r.window_start),
-      windowEnd: iso(r.window_end),
-      taskId: r.task_id === null ? null : Number(r.task_id),
-      finishedAt: iso(r.finished_at),
-      rowsRead: Number(r.rows_read),
-      inserted: Number(r.rows_inserted),
-      updated: Number(r.rows_updated),
-      rejected: Number(r.rows_rejected),
-      deleted: Number(r.rows_deleted),
-      error: r.error_code ? `[${r.error_code}] ${r.error_message ?? ''}` : null,
+      windowStart: iso(r.windowStart),
+      windowEnd: iso(r.windowEnd),
+      taskId: r.taskId,
+      finishedAt: iso(r.finishedAt),
+      rowsRead: r.rowsRead,
+      inserted: r.inserted,
+      updated: r.updated,
+      rejected: r.rejected,
+      deleted: r.deleted,
+      error: r.errorCode ? `[${r.errorCode}] ${r.errorMessage ?? ''}` : null,
     })),
   };
 }

@@ -11,13 +11,13 @@ import type { SpaazaClockReading } from '../extract/server-clock.js';
 import { describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
-import { tryLockChain } from '../load/chain-lock.js';
-import { addWarning, createRun, failRunsOfDeadProcesses } from '../load/run-history.js';
-import type { WarehouseTables } from '../load/tables.js';
-import { readWatermark } from '../load/watermark.js';
+import { tryLockChain } from '../warehouse/chain-lock.js';
+import { abandonStaleRows, addWarning, createRun, failRunsOfDeadProcesses, markAbandoned, setMarker, unfinishedRows, windowsOfRuns, type RunRow } from '../warehouse/sync-runs.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { readWatermark } from '../warehouse/sync-state.js';
 import { runWindow, WindowError, type ChainContext, type SyncSettings, type WindowJob, type WindowOutcome, type WindowProgress } from './export-window.js';
 import type { Failpoints } from './failpoints.js';
-import { abandonStaleRows, isMarkerOf, markAbandoned, setMarker, taskMarker, unfinishedRows, windowsOfRuns, type RunRow } from './run-rows.js';
+import { isMarkerOf, taskMarker } from './task-marker.js';
 import { backfillSteps, isoZ, planBackfill, planIncremental, type TimeWindow } from './windows.js';
 
 export interface ChainRunSettings extends SyncSettings {

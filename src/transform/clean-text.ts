@@ -3,7 +3,7 @@
  * JavaScript function for the reference transform and the set of white-space characters the SQL
  * of the typed COPY path trims, which must be exactly the set String.prototype.trim removes.
  */
-import type { TextClean } from './voucher-table.js';
+import type { TextClean } from '../voucher/voucher-table.js';
 
 export const CLEAN_TEXT: Readonly<Record<TextClean, (text: string) => string>> = {
   trim: (text) => text.trim(),

@@ -1,25 +1,7 @@
 /** Matches a CSV header row to the declared voucher table. */
 import { TransformError } from '../errors.js';
-import { CHAIN_HEADERS, DERIVED_COLUMNS, VOUCHER_COLUMNS, isVolatileHeader, type VoucherColumn } from './voucher-table.js';
-
-export interface HeaderMap {
-  /** The headers as written (trimmed). */
-  readonly headers: readonly string[];
-  /** Known columns and the position of their CSV field. */
-  readonly columns: readonly { readonly index: number; readonly column: VoucherColumn }[];
-  /** Position of the voucher id. */
-  readonly idIndex: number;
-  /** Position of the CSV's chain id, checked against the chain being loaded. */
-  readonly chainIndex: number | null;
-  /** Columns the table does not know: kept in `extra`, under a name unique in the file. */
-  readonly unknown: readonly { readonly index: number; readonly header: string }[];
-  /** What the mapping changed and the run should say (a repeated column name renamed). */
-  readonly warnings: readonly string[];
-  /** Clock-derived columns, ignored. */
-  readonly volatile: readonly string[];
-  /** Warehouse columns the file provides (derived ones included when their source is there). */
-  readonly present: ReadonlySet<string>;
-}
+import type { HeaderMap } from '../voucher/staged-export.js';
+import { CHAIN_HEADERS, DERIVED_COLUMNS, VOUCHER_COLUMNS, isVolatileHeader, type VoucherColumn } from '../voucher/voucher-table.js';
 
 const BY_HEADER = new Map<string, VoucherColumn>(VOUCHER_COLUMNS.flatMap((c) => c.headers.map((h) => [h, c] as const)));
 

@@ -3,40 +3,10 @@
  * not stop the window (DESIGN §3). Values stay exact: ids and amounts are digit strings.
  */
 import { CLEAN_TEXT } from './clean-text.js';
-import type { HeaderMap } from './header-map.js';
+import type { CellValue, HeaderMap, Reject, VoucherRow } from '../voucher/staged-export.js';
 import { CUT_SENTINEL } from './record-size-guard.js';
 import { ValueError, parseBoolean, parseDecimal, parseInteger, parseTimestamp } from './values.js';
-import type { ColumnType } from './voucher-table.js';
-
-export type CellValue = string | boolean | null;
-
-export interface VoucherRow {
-  /** 1-based line where the record starts (the header is line 1). */
-  readonly line: number;
-  readonly voucherId: string;
-  /** Content columns by warehouse name (only those the file provides, plus derived ones). */
-  readonly cells: Readonly<Record<string, CellValue>>;
-  /** Unknown columns by header, empty cells as null; null when the file has none. */
-  readonly extra: Readonly<Record<string, string | null>> | null;
-  /** Status, redemption time and amounts disagree (loaded as sent, counted). */
-  readonly inconsistent: boolean;
-}
-
-export interface Reject {
-  readonly line: number;
-  readonly raw: string;
-  readonly reason: string;
-  /** The voucher id as written, when the record has one (kept in voucher_rejects). */
-  readonly writtenId: string | null;
-  /** That id in canonical form (`0123` and `+123` are voucher 123); null when it is not a whole number. */
-  readonly voucherId: string | null;
-  /**
-   * The record may hold, or have swallowed, other records: its field count is not the header's, a
-   * quoted field in it spans what reads as further records, or it was cut at the size bound. An
-   * export with such a record cannot show which vouchers it lacks.
-   */
-  readonly mayHideRecords: boolean;
-}
+import type { ColumnType } from '../voucher/voucher-table.js';
 
 export interface NormalizeContext {
   readonly chainId: number;

@@ -6,33 +6,17 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { TransformError } from '../errors.js';
-import { mapHeader, type HeaderMap } from './header-map.js';
+import type { HeaderMap, Reject, TransformStats, VoucherRow } from '../voucher/staged-export.js';
+import { emptyTransformStats } from '../voucher/staged-export.js';
+import { mapHeader } from './header-map.js';
 import { DEFAULTS } from '../defaults.js';
-import { normalizeRecord, type NormalizeContext, type Reject, type VoucherRow } from './normalize-record.js';
+import { normalizeRecord, type NormalizeContext } from './normalize-record.js';
 import { CUT_SENTINEL, guardRecordSize, type RecordCuts } from './record-size-guard.js';
 
 export type TransformEvent =
   | { readonly kind: 'header'; readonly map: HeaderMap }
   | { readonly kind: 'row'; readonly row: VoucherRow }
   | { readonly kind: 'reject'; readonly reject: Reject };
-
-/** What the stage saw; final once the iterable is exhausted. */
-export interface TransformStats {
-  header: HeaderMap | null;
-  /** Data records read (blank lines excluded). */
-  records: number;
-  rows: number;
-  rejected: number;
-  inconsistent: number;
-  /** Bytes of input parsed. */
-  bytes: number;
-  /** Rejects whose voucher id cannot be read: the export does not say which voucher they are. */
-  unidentified: number;
-  /** Records that may hide others (see Reject.mayHideRecords). */
-  hiding: number;
-  /** The first lines of such records, for the run's warning. */
-  suspectLines: number[];
-}
 
 /** How many lines of unidentified or hiding records are kept for the warning. */
 const SUSPECT_LINES_KEPT = 10;
@@ -42,10 +26,6 @@ const SUSPECT_LINES_KEPT = 10;
  * that does is loaded if it is valid, but may hold others, so a full refresh deletes nothing.
  */
 export const MAX_RECORD_LINES = 20;
-
-export function emptyTransformStats(): TransformStats {
-  return { header: null, records: 0, rows: 0, rejected: 0, inconsistent: 0, bytes: 0, unidentified: 0, hiding: 0, suspectLines: [] };
-}
 
 /**
  * Why the export cannot show which vouchers it lacks (so a full refresh must delete nothing), or

@@ -27,17 +27,18 @@ const SERVER_OS_USER = 'postgres';
 // exit hook throws. Unhook all of it; `stopOnExit` below does the one job we want from it.
 for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
 
-/** Servers this process started and has not stopped: sent a fast shutdown if it exits first. */
-const startedPids = new Set<number>();
-process.on('exit', () => {
-  for (const pid of startedPids) {
+/** A server this process started is sent a fast shutdown if the process exits before stopping it. */
+function stopOnExit(pid: number): () => void {
+  const onExit = () => {
     try {
       process.kill(pid, 'SIGINT');
     } catch {
       // already gone
     }
-  }
-});
+  };
+  process.on('exit', onExit);
+  return () => process.off('exit', onExit);
+}
 
 export interface EmbeddedServer {
   readonly host: string;
@@ -108,10 +109,10 @@ export async function startEmbeddedPostgres(root: string, logger: Logger, option
     );
   }
   const pid = await runningServerPid(dataDir);
-  if (pid !== null) startedPids.add(pid);
+  const forget = pid === null ? () => {} : stopOnExit(pid);
   const stop = async () => {
     await instance.stop();
-    if (pid !== null) startedPids.delete(pid);
+    forget();
   };
   const server = describe({ home, dataDir, passFile, password, port, startedHere: true, stop });
   await ensureDatabase(server);

@@ -5,9 +5,10 @@ import { DEFAULTS } from '../../src/defaults.js';
 import { silentLogger } from '../../src/log.js';
 import { loadWindow, type LoadHooks, type LoadPathSetting, type LoadResult } from '../../src/load/load-window.js';
 import type { ReconcileOptions } from '../../src/load/reconcile-deletions.js';
-import { createRun, type RunMode } from '../../src/load/run-history.js';
-import { warehouseTables } from '../../src/load/tables.js';
-import type { WatermarkAdvance } from '../../src/load/watermark.js';
+import { createRun, type RunMode } from '../../src/warehouse/sync-runs.js';
+import { warehouseTables } from '../../src/warehouse/tables.js';
+import { stageExport } from '../../src/transform/stage-export.js';
+import type { WatermarkAdvance } from '../../src/warehouse/sync-state.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
 import { CHAIN } from './voucher-csv.js';
 
@@ -44,6 +45,7 @@ export async function loadCsv(warehouse: Warehouse, schema: string, csv: string 
       chainId,
       syncRunId,
       source: Readable.from([typeof csv === 'string' ? Buffer.from(csv) : csv]),
+      stage: stageExport,
       reopen: () => {
         options.onReopen?.();
         return Readable.from([typeof csv === 'string' ? Buffer.from(csv) : csv]);

@@ -8,8 +8,8 @@
  * SQL; the differential test holds the two equal.
  */
 import { TRIMMED_CHARACTERS } from '../clean-text.js';
-import type { HeaderMap } from '../header-map.js';
-import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType, type TextClean, type VoucherColumn } from '../voucher-table.js';
+import type { HeaderMap } from '../../voucher/staged-export.js';
+import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType, type TextClean, type VoucherColumn } from '../../voucher/voucher-table.js';
 
 export const COPY_TABLE = 'voucher_copy';
 export const EXPORT_CAMPAIGNS_TABLE = 'voucher_export_campaigns';

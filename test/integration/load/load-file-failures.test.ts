@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadFile } from '../../../src/load/load-file.js';
+import { loadFile } from '../../../src/sync/load-file.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { CHAIN, newDataset, renderCsv } from '../../support/voucher-csv.js';

@@ -26,10 +26,11 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { loadFile } from '../../../src/load/load-file.js';
+import { loadFile } from '../../../src/sync/load-file.js';
 import { loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../../../src/load/load-window.js';
-import { createRun } from '../../../src/load/run-history.js';
-import { warehouseTables } from '../../../src/load/tables.js';
+import { createRun } from '../../../src/warehouse/sync-runs.js';
+import { warehouseTables } from '../../../src/warehouse/tables.js';
+import { stageExport } from '../../../src/transform/stage-export.js';
 import { silentLogger } from '../../../src/log.js';
 import { DEFAULTS } from '../../../src/defaults.js';
 import { CsvWriter, DEFAULT_DIALECT, HOSTILE_KINDS, MALFORMED_KINDS, quote, type CsvDialect, type MalformedRow } from '../../../src/simulator/csv-dialect.js';
@@ -656,6 +657,7 @@ async function load(schema: string, loadPath: LoadPathSetting, spec: LoadSpec): 
           chainId: CHAIN,
           syncRunId,
           source: source(),
+          stage: stageExport,
           reopen: source,
           exportedAt: spec.exportedAt,
           ...(spec.reconcile ? { reconcile: { ...spec.reconcile, isComplete: () => true } } : {}),

@@ -2,6 +2,7 @@
 // views give the hand-computed answers on a small fixture.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { BOOKKEEPING_COLUMNS, DERIVED_COLUMNS, VOUCHER_COLUMNS, VOUCHER_KEY } from '../../../src/voucher/voucher-table.js';
 import { migrateToLatest } from '../../../src/warehouse/migrate.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { loadCsv } from '../../support/load.js';
@@ -34,6 +35,31 @@ describe('migrations', () => {
       const again = await migrateToLatest(warehouse.db, schema);
       assert.deepEqual(again.applied, []);
       assert.deepEqual(again.current, ['0001_warehouse', '0002_full_refresh_counts', '0003_schedule_leases', '0004_trust', '0005_operations', '0006_indexes_by_measurement']);
+    });
+  });
+
+  it('make vouchers exactly the declared voucher table: key, columns, types, order', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const { rows: columns } = await warehouse.pool.query<{ name: string; type: string; not_null: boolean }>(
+        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
+         FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        [`"${schema}".vouchers`],
+      );
+      const sqlType: Record<string, string> = { bigint: 'bigint', integer: 'integer', numeric: 'numeric', text: 'text', boolean: 'boolean', timestamptz: 'timestamp with time zone', jsonb: 'jsonb' };
+      const declared = [
+        { name: 'chain_id', type: 'bigint', not_null: true },
+        ...VOUCHER_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]!, not_null: VOUCHER_KEY.includes(c.name as 'voucher_id') })),
+        ...DERIVED_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]!, not_null: false })),
+        ...BOOKKEEPING_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]!, not_null: c.notNull })),
+      ];
+      assert.deepEqual(columns, declared);
+      const { rows: key } = await warehouse.pool.query<{ name: string }>(
+        `SELECT a.attname AS name FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.n`,
+        [`"${schema}".vouchers`],
+      );
+      assert.deepEqual(key.map((k) => k.name), [...VOUCHER_KEY]);
     });
   });
 

@@ -3,7 +3,7 @@
 // fresh; `reset` repairs it; and an export replaces a version that cannot be right.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { warehouseTables } from '../../../src/load/tables.js';
+import { warehouseTables } from '../../../src/warehouse/tables.js';
 import { freshnessSamples } from '../../../src/schedule/freshness.js';
 import { compareWithGroundTruth } from '../../../src/simulator/compare-warehouse.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';

@@ -2,10 +2,10 @@
 // syncs, full refresh; the warehouse must equal the simulator's ground truth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { warehouseTables } from '../../../src/load/tables.js';
-import { readWarehouseId } from '../../../src/load/warehouse-identity.js';
+import { warehouseTables } from '../../../src/warehouse/tables.js';
+import { readWarehouseId } from '../../../src/warehouse/warehouse-identity.js';
 import { compareWithGroundTruth } from '../../../src/simulator/compare-warehouse.js';
-import { taskMarker } from '../../../src/sync/run-rows.js';
+import { taskMarker } from '../../../src/sync/task-marker.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { START, startHarness, type Harness } from '../../support/sync-harness.js';
 import { openTestWarehouse, withSchema } from '../../support/warehouse.js';

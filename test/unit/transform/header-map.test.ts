@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransformError } from '../../../src/errors.js';
-import { mapHeader, type HeaderMap } from '../../../src/transform/header-map.js';
-import { VOUCHER_COLUMNS } from '../../../src/transform/voucher-table.js';
+import { mapHeader } from '../../../src/transform/header-map.js';
+import type { HeaderMap } from '../../../src/voucher/staged-export.js';
+import { VOUCHER_COLUMNS } from '../../../src/voucher/voucher-table.js';
 
 /** The simulator's default header (issue "Foundation"). */
 const DEFAULT_HEADER = [

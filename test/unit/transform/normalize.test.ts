@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapHeader, type HeaderMap } from '../../../src/transform/header-map.js';
-import { normalizeRecord, type NormalizeContext, type Normalized, type Reject, type VoucherRow } from '../../../src/transform/normalize-record.js';
+import { mapHeader } from '../../../src/transform/header-map.js';
+import type { HeaderMap, Reject, VoucherRow } from '../../../src/voucher/staged-export.js';
+import { normalizeRecord, type NormalizeContext, type Normalized } from '../../../src/transform/normalize-record.js';
 
 const CHAIN = 1764;
 const CONTEXT: NormalizeContext = { chainId: CHAIN, noExpiryFromMs: Date.UTC(2050, 0, 1) };

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { TransformError } from '../../../src/errors.js';
-import { emptyTransformStats, readVoucherCsv, type TransformEvent } from '../../../src/transform/read-voucher-csv.js';
+import { readVoucherCsv, type TransformEvent } from '../../../src/transform/read-voucher-csv.js';
+import { emptyTransformStats } from '../../../src/voucher/staged-export.js';
 
 const CONTEXT = { chainId: 7, noExpiryFromMs: Date.UTC(2050, 0, 1) };
 const RUNS = { seed: 20260526, numRuns: 200 } as const;

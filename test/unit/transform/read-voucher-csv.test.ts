@@ -7,8 +7,9 @@ import { CsvWriter, DEFAULT_DIALECT, MALFORMED_KINDS, type CsvDialect, type Malf
 import { Dataset } from '../../../src/simulator/dataset.js';
 import { csvChunks, selectedVouchers } from '../../../src/simulator/export-file.js';
 import type { Voucher } from '../../../src/simulator/voucher.js';
-import type { CellValue, NormalizeContext, Reject, VoucherRow } from '../../../src/transform/normalize-record.js';
-import { emptyTransformStats, MAX_RECORD_LINES, readVoucherCsv, recordsUnaccounted, type TransformEvent, type TransformStats } from '../../../src/transform/read-voucher-csv.js';
+import type { NormalizeContext } from '../../../src/transform/normalize-record.js';
+import { emptyTransformStats, type CellValue, type Reject, type TransformStats, type VoucherRow } from '../../../src/voucher/staged-export.js';
+import { MAX_RECORD_LINES, readVoucherCsv, recordsUnaccounted, type TransformEvent } from '../../../src/transform/read-voucher-csv.js';
 
 const FIXTURES = new URL('../../fixtures/csv/', import.meta.url);
 const CONTEXT: NormalizeContext = { chainId: 7, noExpiryFromMs: Date.UTC(2050, 0, 1) };

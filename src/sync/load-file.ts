@@ -9,12 +9,13 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ChainLockedError } from '../errors.js';
+import { tryLockChain } from '../warehouse/chain-lock.js';
+import { insertRejects, loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
+import { createRun, failRunsOfDeadProcesses, markFailed } from '../warehouse/sync-runs.js';
+import { warehouseTables } from '../warehouse/tables.js';
 import type { Logger } from '../log.js';
+import { stageExport } from '../transform/stage-export.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { tryLockChain } from './chain-lock.js';
-import { insertRejects, loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from './load-window.js';
-import { createRun, failRunsOfDeadProcesses, markFailed } from './run-history.js';
-import { warehouseTables } from './tables.js';
 
 export interface LoadFileInput {
   readonly warehouse: Warehouse;
@@ -74,6 +75,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         chainId: input.chainId,
         syncRunId,
         source,
+        stage: stageExport,
         // Standard input cannot be read twice; a file can.
         ...(fromStdin ? {} : { reopen: () => opened[opened.push(readFile(input.file)) - 1]! }),
         exportedAt,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { isAfterId } from '../../../src/load/upsert-vouchers.js';
+import { isAfterId } from '../../../src/transform/reference-batches.js';
 
 it('orders canonical voucher ids as numbers, not as text', () => {
   const ascending = ['-100', '-99', '-1', '0', '7', '9', '10', '99', '100', '9223372036854775807'];

@@ -1,5 +1,5 @@
 /** Fully qualified warehouse table names; the schema is a validated identifier. */
-import { assertSchemaName } from '../warehouse/migrate.js';
+import { assertSchemaName } from './migrate.js';
 
 export interface WarehouseTables {
   readonly schema: string;
@@ -9,6 +9,7 @@ export interface WarehouseTables {
   readonly syncRuns: string;
   readonly syncState: string;
   readonly warehouseIdentity: string;
+  readonly scheduleLeases: string;
 }
 
 export function warehouseTables(schema: string): WarehouseTables {
@@ -21,5 +22,6 @@ export function warehouseTables(schema: string): WarehouseTables {
     syncRuns: `${q}.sync_runs`,
     syncState: `${q}.sync_state`,
     warehouseIdentity: `${q}.warehouse_identity`,
+    scheduleLeases: `${q}.schedule_leases`,
   };
 }

@@ -1,6 +1,8 @@
 /**
- * The voucher table, declared once. Header matching, row normalization, the staging table, the
- * COPY column list and the upsert are all derived from this list.
+ * The voucher table, declared once: its key, the columns read from the CSV, the derived ones and
+ * the warehouse's own bookkeeping, in the order of `vouchers` (migrations/; a test compares the
+ * two). Header matching, row normalization, both staging tables, the COPY column lists and the
+ * upsert are all derived from this list.
  *
  * A CSV header matches a column when, trimmed and lower-cased, it equals one of the column's
  * `headers` (the canonical export name first, then the classic `voucher_*` API names of
@@ -21,7 +23,7 @@ export interface VoucherColumn {
    * Text clean-up applied before type parsing: `trim` drops leading and trailing white space (as
    * JavaScript's String.prototype.trim defines it), `trim-lower` also lower-cases. Data, not a
    * function, so that the reference transform (clean-text.ts) and the SQL of the typed COPY path
-   * (typed-copy/copy-sql.ts) apply the same rule.
+   * (transform/typed-copy/copy-plan.ts) apply the same rule.
    */
   readonly clean?: TextClean;
 }
@@ -30,7 +32,10 @@ export type TextClean = 'trim' | 'trim-lower';
 const trim = 'trim';
 const trimLower = 'trim-lower';
 
-/** Columns read from the CSV, in the warehouse's column order. */
+/** The primary key of `vouchers`: a voucher id is unique within its chain only. */
+export const VOUCHER_KEY = ['chain_id', 'voucher_id'] as const;
+
+/** Columns read from the CSV, in the warehouse's column order (after `chain_id`). */
 export const VOUCHER_COLUMNS: readonly VoucherColumn[] = [
   { name: 'voucher_id', type: 'bigint', headers: ['id', 'voucher_id'], required: true },
   { name: 'voucher_key', type: 'text', headers: ['voucher_key', 'key'] },
@@ -76,4 +81,15 @@ export type ColumnName = (typeof VOUCHER_COLUMNS)[number]['name'] | (typeof DERI
 export const CONTENT_COLUMNS: readonly { name: string; type: ColumnType }[] = [
   ...VOUCHER_COLUMNS.filter((c) => c.name !== 'voucher_id'),
   ...DERIVED_COLUMNS,
+];
+
+/** The warehouse's own columns of `vouchers`, after the content: written by the load, never read from a CSV. */
+export const BOOKKEEPING_COLUMNS: readonly { name: string; type: ColumnType | 'jsonb'; notNull: boolean }[] = [
+  { name: 'extra', type: 'jsonb', notNull: true },
+  { name: 'first_seen_run_id', type: 'bigint', notNull: true },
+  { name: 'last_seen_run_id', type: 'bigint', notNull: true },
+  { name: 'source_exported_at', type: 'timestamptz', notNull: true },
+  { name: 'first_seen_at', type: 'timestamptz', notNull: true },
+  { name: 'updated_at', type: 'timestamptz', notNull: true },
+  { name: 'deleted_at', type: 'timestamptz', notNull: false },
 ];

@@ -1,17 +1,15 @@
 /**
- * The per-window staging tables, temporary (dropped at COMMIT or ROLLBACK):
- * - `voucher_staging` holds one batch of transformed rows and rejects at a time: COPY fills it,
- *   one set-based upsert merges it, TRUNCATE empties it for the next batch. The stream is never
- *   held in memory. Its columns are derived from the declared voucher table.
- * - `voucher_export_ids` keeps the id of every row and reject of the whole export: what a full
- *   refresh compares the warehouse with, and where an id repeating across batches shows.
+ * The reference path's staging table, temporary (dropped at COMMIT or ROLLBACK): `voucher_staging`
+ * holds one batch of transformed rows and rejects at a time, as COPY text lines written here: COPY
+ * fills it, one set-based upsert merges it, TRUNCATE empties it for the next batch. The stream is
+ * never held in memory. Its columns are derived from the declared voucher table.
  */
-import type { TransformEvent } from '../transform/read-voucher-csv.js';
-import type { StagedRows } from './upsert-vouchers.js';
-import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../transform/voucher-table.js';
+import type { StagedRows } from '../voucher/staged-export.js';
+import { storable } from '../voucher/storable.js';
+import { DERIVED_COLUMNS, VOUCHER_COLUMNS, type ColumnType } from '../voucher/voucher-table.js';
+import type { TransformEvent } from './read-voucher-csv.js';
 
 export const STAGING_TABLE = 'voucher_staging';
-export const EXPORT_IDS_TABLE = 'voucher_export_ids';
 
 const DATA_COLUMNS: readonly { name: string; type: ColumnType }[] = [...VOUCHER_COLUMNS, ...DERIVED_COLUMNS];
 /** COPY column order: bookkeeping first, then the voucher columns. */
@@ -22,12 +20,7 @@ export function createStagingSql(): string {
   return `CREATE TEMP TABLE ${STAGING_TABLE} (kind "char" NOT NULL, line bigint NOT NULL, written_id text, raw_record text, reason text, extra jsonb, ${data}) ON COMMIT DROP`;
 }
 
-/** `voucher_id`: a row's id; `reject_id`: the canonical id of a reject, which protects its voucher too. */
-export function createExportIdsSql(): string {
-  return `CREATE TEMP TABLE ${EXPORT_IDS_TABLE} (voucher_id bigint, reject_id bigint) ON COMMIT DROP`;
-}
-
-/** The staged rows of a batch, as upsertVouchers reads them. */
+/** The staged rows of a batch, as the upsert reads them. */
 export const REFERENCE_STAGED_ROWS: StagedRows = { rows: `SELECT * FROM ${STAGING_TABLE} WHERE kind = 'r'` };
 
 export function copySql(): string {
@@ -59,10 +52,6 @@ function cell(value: string | boolean | null | undefined, type: ColumnType = 'te
   return type === 'text' ? escape(value) : value;
 }
 
-/** PostgreSQL text cannot hold NUL: a rejected record keeps it visible as the six characters \u0000. */
-export function storable(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
-}
 
 const SPECIAL = /[\\\n\r\t]/;
 const REPLACEMENTS: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
@@ -71,3 +60,9 @@ const REPLACEMENTS: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': 
 export function escape(text: string): string {
   return SPECIAL.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => REPLACEMENTS[c]!) : text;
 }
+
+/** The batch's rejects, as voucher_rejects keeps them. */
+export const REFERENCE_STAGED_REJECTS = `SELECT line, written_id, raw_record, reason FROM ${STAGING_TABLE} WHERE kind = 'x' ORDER BY line`;
+
+/** The canonical ids of the batch's rejects that have one: they protect their vouchers from deletion. */
+export const REFERENCE_REJECT_IDS = `SELECT voucher_id FROM ${STAGING_TABLE} WHERE kind = 'x' AND voucher_id IS NOT NULL`;

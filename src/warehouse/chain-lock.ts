@@ -10,7 +10,3 @@ export async function tryLockChain(client: ClientBase, schema: string, chainId: 
   const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS locked', [schema, String(chainId)]);
   return rows[0]!.locked;
 }
-
-export async function unlockChain(client: ClientBase, schema: string, chainId: number): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [schema, String(chainId)]);
-}
