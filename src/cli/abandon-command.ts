@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ChainLockedError } from '../errors.js';
-import { tryLockChain } from '../warehouse/chain-lock.js';
+import { releaseRunConnection, tryLockChain } from '../warehouse/chain-lock.js';
 import { failRunsOfDeadProcesses } from '../warehouse/sync-runs.js';
 import { warehouseTables } from '../warehouse/tables.js';
 import { abandonRows, unfinishedRowsOfChain, type RunRow } from '../warehouse/sync-runs.js';
@@ -70,7 +70,7 @@ export function registerAbandonCommand(program: Command): void {
               : `chain ${opts.chain}: abandoned ${abandoned.length} window(s) (sync run ${abandoned.join(', ')}); the next run plans afresh from the watermark\n`,
           );
         } finally {
-          client.release(true);
+          await releaseRunConnection(client);
         }
       });
     });

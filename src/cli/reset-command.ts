@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ChainLockedError, ConfigError } from '../errors.js';
-import { tryLockChain } from '../warehouse/chain-lock.js';
+import { releaseRunConnection, tryLockChain } from '../warehouse/chain-lock.js';
 import { resetChain } from '../load/reset-chain.js';
 import { failRunsOfDeadProcesses } from '../warehouse/sync-runs.js';
 import { warehouseTables } from '../warehouse/tables.js';
@@ -64,7 +64,7 @@ export function registerResetCommand(program: Command): void {
             opts.json ? JSON.stringify({ chain: chain.id, ...outcome }) + '\n' : `chain ${chain.id}: ${outcome.summary} (sync run ${outcome.syncRunId})\n`,
           );
         } finally {
-          client.release(true);
+          await releaseRunConnection(client);
         }
       });
     });

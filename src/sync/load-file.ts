@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ChainLockedError } from '../errors.js';
-import { tryLockChain } from '../warehouse/chain-lock.js';
+import { releaseRunConnection, tryLockChain } from '../warehouse/chain-lock.js';
 import { insertRejects, loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
 import { createRun, failRunsOfDeadProcesses, markFailed } from '../warehouse/sync-runs.js';
 import { warehouseTables } from '../warehouse/tables.js';
@@ -98,7 +98,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
     }
   } finally {
     if (!fromStdin) for (const stream of opened) stream.destroy();
-    client.release(true);
+    await releaseRunConnection(client);
   }
 }
 

@@ -11,7 +11,7 @@ import type { SpaazaClockReading } from '../extract/server-clock.js';
 import { describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
-import { tryLockChain } from '../warehouse/chain-lock.js';
+import { releaseRunConnection, tryLockChain } from '../warehouse/chain-lock.js';
 import { abandonStaleRows, addWarning, createRun, failRunsOfDeadProcesses, markAbandoned, setMarker, unfinishedRows, windowsOfRuns, type RunRow } from '../warehouse/sync-runs.js';
 import type { WarehouseTables } from '../warehouse/tables.js';
 import { readWatermark } from '../warehouse/sync-state.js';
@@ -125,7 +125,7 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     return { chainId: input.chainId, status: 'failed', windows, watermark, error: { code, message } };
   } finally {
     db.off('error', onError);
-    db.release(true); // destroys the connection, and with it the session's lock
+    await releaseRunConnection(db);
   }
 }
 

@@ -78,6 +78,24 @@ describe('load-file failures', () => {
     });
   });
 
+  it('one load-file right after another finds the chain free: the lock is released, not left to a closing connection', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const file = path.join(dir, 'back-to-back.csv');
+      await writeFile(file, renderCsv(newDataset(20, 3)));
+      // A destroyed connection drops its session lock only when the server notices: a run started
+      // at once (a script, a careless operator) would be refused with chain_locked.
+      for (let i = 0; i < 40; i++) {
+        const result = await loadFile({ warehouse, schema, chainId: CHAIN, file, exportedAt: new Date(AT), maxRejectRatio: 0.01, noExpiryFrom: new Date('2050-01-01T00:00:00Z'), logger: silentLogger });
+        assert.equal(result.rowsRead, 20, `load ${i + 1}`);
+        const { rows } = await warehouse.pool.query<{ held: string }>(
+          `SELECT count(*) AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`,
+          [schema, String(CHAIN)],
+        );
+        assert.equal(Number(rows[0]!.held), 0, `the chain's lock is still held after load ${i + 1} returned`);
+      }
+    });
+  });
+
   it('a load-file killed mid-load leaves its row for the next run of the chain, which fails it with the reason', async (t) => {
     await withSchema(warehouse, t, async (schema) => {
       const file = path.join(dir, 'big.csv');
