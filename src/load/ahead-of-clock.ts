@@ -22,7 +22,7 @@ export function nothingAhead(ahead: AheadOfClock): boolean {
   return ahead.watermark === null && ahead.lastFullRefresh === null && ahead.rows === 0;
 }
 
-/** Everything of `chainId` dated after `limit`; the versions by the BRIN index on times, which skips every range older than the limit. */
+/** Everything of `chainId` dated after `limit`; the versions by the BRIN index on them (vouchers_version_brin), which skips every range older than the limit. */
 export async function aheadOfClock(db: ClientBase | Pool, tables: WarehouseTables, chainId: number, limit: Date, stream = VOUCHERS_STREAM): Promise<AheadOfClock> {
   const { rows } = await db.query<{ watermark: Date | null; last_full_refresh_at: Date | null; rows: string; latest: Date | null }>(
     `SELECT (SELECT watermark FROM ${tables.syncState} WHERE chain_id = $1 AND stream = $3 AND watermark > $2) AS watermark,

@@ -34,7 +34,7 @@ describe('migrations', () => {
     await withSchema(warehouse, t, async (schema) => {
       const again = await migrateToLatest(warehouse.db, schema);
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.current, ['0001_warehouse', '0002_full_refresh_counts', '0003_schedule_leases', '0004_trust', '0005_operations', '0006_indexes_by_measurement', '0007_brin_without_expiry']);
+      assert.deepEqual(again.current, ['0001_warehouse', '0002_full_refresh_counts', '0003_schedule_leases', '0004_trust', '0005_operations', '0006_indexes_by_measurement', '0007_brin_without_expiry', '0008_brin_on_version_only']);
     });
   });
 
