@@ -826,13 +826,16 @@ describe('the typed COPY path loads every export exactly as the reference path d
     const tally: Tally = { runs: 0, autoLoads: 0, typed: 0, cleanLoads: 0, cleanTyped: 0, cleanNotTyped: [], failedAlike: 0, tooManyRejects: 0, rejects: 0 };
     const started = Date.now();
     try {
-      await fc.assert(fc.asyncProperty(scenario, (s) => compareScenario(s, tally)), {
+      // The time limit is the property's own, not fast-check's: its interruptAfterTimeLimit only
+      // races an async run, which goes on loading in the background into schemas the next test
+      // truncates (CI saw a deadlock, and that run's rows), and skipAllAfterTimeLimit counts the
+      // runs it skips as precondition failures. Past the limit a run draws nothing and passes.
+      const deadline = started + TIME_LIMIT_MS;
+      await fc.assert(fc.asyncProperty(scenario, async (s) => (Date.now() < deadline ? compareScenario(s, tally) : undefined)), {
         seed: SEED,
         numRuns: RUNS,
         // The path fast-check printed: replays that counterexample (and shrinks on from it).
         ...(process.env.SPAAZA_DIFF_PATH ? { path: process.env.SPAAZA_DIFF_PATH } : {}),
-        interruptAfterTimeLimit: TIME_LIMIT_MS,
-        markInterruptAsFailure: false,
       });
     } catch (error) {
       // fast-check keeps the shrunk case's own failure as the cause: say it with the seed and path.
