@@ -1,10 +1,11 @@
 /**
- * One error hierarchy for the whole tool. Every error carries a stable `code` (the CLI maps it to
- * an exit code and a sentence), the pipeline `stage` it came from, whether retrying can help, and
- * typed context. Messages say what to fix and never hold a secret.
+ * One error hierarchy for the whole tool. Every error carries a stable `code` of the one error
+ * table (src/error-table.ts: its stage, whether retrying can help, the exit code, what to do) and
+ * typed context. Messages say what went wrong and never hold a secret.
  */
+import { ERROR_TABLE, errorEntry, isOwnErrorCode, type ErrorCode, type Stage } from './error-table.js';
 
-export type Stage = 'config' | 'extract' | 'transform' | 'load' | 'warehouse' | 'cli';
+export type { Stage } from './error-table.js';
 
 export interface ErrorContext {
   readonly chainId?: number;
@@ -14,19 +15,34 @@ export interface ErrorContext {
   readonly [key: string]: unknown;
 }
 
+export interface ErrorOptions {
+  /** Overrides the table where it says `by-cause`: whether this failure may be retried. */
+  readonly retryable?: boolean;
+  readonly context?: ErrorContext;
+  readonly cause?: unknown;
+}
+
 export class SpaazaSyncError extends Error {
   override readonly name: string = 'SpaazaSyncError';
   constructor(
-    readonly code: string,
-    readonly stage: Stage,
+    readonly code: ErrorCode,
     message: string,
-    readonly options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {},
+    readonly options: ErrorOptions & {
+      /** The stage of a failure that is not ours (a SQLSTATE): the table knows the stage of ours. */
+      readonly stage?: Stage;
+    } = {},
   ) {
     super(message, { cause: options.cause });
   }
 
+  /** The stage the table gives the code. */
+  get stage(): Stage {
+    return isOwnErrorCode(this.code) ? ERROR_TABLE[this.code].stage : (this.options.stage ?? errorEntry(this.code).stage);
+  }
+
+  /** Whether another attempt may help: what the throw site said, else the table (`by-cause` is no). */
   get retryable(): boolean {
-    return this.options.retryable ?? false;
+    return this.options.retryable ?? errorEntry(this.code).retryable === true;
   }
 
   get context(): ErrorContext {
@@ -37,8 +53,8 @@ export class SpaazaSyncError extends Error {
 /** The warehouse could not be opened or reached. */
 export class WarehouseError extends SpaazaSyncError {
   override readonly name = 'WarehouseError';
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
-    super(code, 'warehouse', message, options);
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, { ...options, stage: 'warehouse' });
   }
 }
 
@@ -49,23 +65,23 @@ export class ConfigError extends SpaazaSyncError {
     message: string,
     readonly problems: readonly string[] = [],
   ) {
-    super('config_invalid', 'config', message);
+    super('config_invalid', message);
   }
 }
 
 /** The CSV itself cannot be loaded (bad header, truncated file): the whole window fails. */
 export class TransformError extends SpaazaSyncError {
   override readonly name = 'TransformError';
-  constructor(code: string, message: string, options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {}) {
-    super(code, 'transform', message, options);
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, { ...options, stage: 'transform' });
   }
 }
 
 /** Writing to the warehouse failed; the transaction was rolled back. */
 export class LoadError extends SpaazaSyncError {
   override readonly name = 'LoadError';
-  constructor(code: string, message: string, options: { retryable?: boolean; context?: ErrorContext; cause?: unknown } = {}) {
-    super(code, 'load', message, options);
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, { ...options, stage: 'load' });
   }
 }
 
@@ -73,7 +89,7 @@ export class LoadError extends SpaazaSyncError {
 export class ChainLockedError extends SpaazaSyncError {
   override readonly name = 'ChainLockedError';
   constructor(chainId: number) {
-    super('chain_locked', 'load', `Chain ${chainId} is being synced by another run right now; skipped. Try again when it has finished.`, {
+    super('chain_locked', `Chain ${chainId} is being synced by another run right now; skipped. Try again when it has finished.`, {
       context: { chainId },
     });
   }

@@ -1,26 +1,25 @@
 /**
- * How a command's failure reaches the operator: one line that names the error and what to do,
- * and the exit code (1 a run failed, 2 bad config or usage, 3 a chain was locked). A stack trace
+ * How a command's failure reaches the operator: a line that names the error, one that says what
+ * to do, and the exit code, both from the error table by code (1 a run failed, 2 bad config or
+ * usage, 3 a chain was locked). A stack trace
  * is printed only for what can only be a bug: an operational failure (a missing file, a refused
  * connection, a lost server) is a sentence, never a trace.
  */
-import { ChainLockedError, ConfigError, SpaazaSyncError } from '../errors.js';
+import { ConfigError, SpaazaSyncError } from '../errors.js';
+import { errorEntry, EXIT, exitCodeOf } from '../error-table.js';
 import { ruleForError, sqlstateOf } from '../failure-table.js';
 
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, locked: 3 } as const;
+export { EXIT };
 
 export function reportFailure(error: unknown, write: (text: string) => void): number {
   if (error instanceof ConfigError) {
+    // The problems listed are what to do.
     write(`${error.message}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof ChainLockedError) {
-    write(`${error.message}\n`);
-    return EXIT.locked;
+    return exitCodeOf(error);
   }
   if (error instanceof SpaazaSyncError) {
-    write(`error [${error.code}]: ${error.message}\n`);
-    return EXIT.runFailed;
+    write(`error [${error.code}]: ${error.message}\n${whatToDo(error.code)}`);
+    return exitCodeOf(error);
   }
   const operational = operationalCode(error);
   if (operational) {
@@ -29,6 +28,11 @@ export function reportFailure(error: unknown, write: (text: string) => void): nu
   }
   write(`unexpected error (a bug of spaaza-sync; please report it with what follows): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return EXIT.runFailed;
+}
+
+/** The table's sentence for a code, as the line printed under the error. */
+export function whatToDo(code: string): string {
+  return `  what to do: ${errorEntry(code).todo}\n`;
 }
 
 /** The code of a failure of the world outside (a system call, the network, PostgreSQL), if it is one. */

@@ -6,6 +6,7 @@ import { isoZ } from '../sync/windows.js';
 import { positiveInteger, ratio, utcDay } from './arguments.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
 import { progressLine } from './progress-line.js';
+import { whatToDo } from './report-failure.js';
 
 interface CommonOptions extends ConfigOptions {
   chain?: number;
@@ -65,5 +66,5 @@ function describeChain(o: ChainOutcome): string {
   if (o.status === 'locked') return `chain ${o.chainId}: skipped, another run holds its lock\n`;
   const counts = `${o.windows.length} window(s), ${sum('rowsRead')} rows read: ${sum('inserted')} inserted, ${sum('updated')} updated, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected${sum('deleted') ? `, ${sum('deleted')} soft-deleted` : ''}`;
   const head = `chain ${o.chainId}: ${o.status === 'ok' ? 'ok' : 'FAILED'}: ${counts}; watermark ${watermark}\n`;
-  return o.error ? `${head}  [${o.error.code}] ${o.error.message}\n` : head;
+  return o.error ? `${head}  [${o.error.code}] ${o.error.message}\n${whatToDo(o.error.code)}` : head;
 }

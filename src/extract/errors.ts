@@ -4,6 +4,7 @@
  * Messages say what to fix and never hold a secret (token, Authorization header, URL query).
  */
 import { SpaazaSyncError, type ErrorContext } from '../errors.js';
+import type { OwnErrorCode } from '../error-table.js';
 
 export type ExtractErrorCode =
   /** 401: the access token is wrong, inactive or missing. */
@@ -43,6 +44,11 @@ export type ExtractErrorCode =
   /** An answer larger than extract.maxResponseBytes: refused before it could fill the memory. */
   | 'response_too_large';
 
+// Every extract code is one of the error table's (which says what to do about it).
+type ExtractCodesInTable = ExtractErrorCode extends OwnErrorCode ? true : never;
+const extractCodesInTable: ExtractCodesInTable = true;
+void extractCodesInTable;
+
 export interface ExtractErrorContext extends ErrorContext {
   /** The route, e.g. `GET /tasks/{id}`; never a full URL. */
   readonly endpoint?: string;
@@ -59,7 +65,7 @@ export class ExtractError extends SpaazaSyncError {
     message: string,
     options: { retryable?: boolean; context?: ExtractErrorContext; cause?: unknown } = {},
   ) {
-    super(code, 'extract', message, options);
+    super(code, message, { ...options, stage: 'extract' });
   }
 
   override get context(): ExtractErrorContext {

@@ -1,28 +1,12 @@
 /**
- * How a failed call is tried again: the backoff and `Retry-After` waits. Whether it is tried again
+ * How a failed call is tried again: the backoff (the tool's one, src/backoff.ts) and `Retry-After` waits. Whether it is tried again
  * at all comes from the one failure table (src/failure-table.ts), re-exported here for extract.
  */
 export { errorCode, RETRY_TABLE, ruleForError, ruleForStatus, type FailureKind, type RetryRule } from '../failure-table.js';
 import type { RetryRule } from '../failure-table.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff.js';
 
-export interface BackoffOptions {
-  /** First retry waits up to this (default 500 ms). */
-  readonly baseMs: number;
-  /** No backoff wait is longer (default 30 s). */
-  readonly maxMs: number;
-  /** No `Retry-After` wait is longer (default 60 s). */
-  readonly retryAfterMaxMs: number;
-  /** In [0, 1); injectable for tests. */
-  readonly random: () => number;
-}
-
-export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 500, maxMs: 30_000, retryAfterMaxMs: 60_000, random: Math.random });
-
-/** Exponential backoff with full jitter: uniform in [0, min(max, base × 2^(retry − 1))). */
-export function backoffDelay(retry: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(options.random() * ceiling);
-}
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions };
 
 /**
  * `Retry-After` in milliseconds: delta seconds, or an HTTP-date measured from `nowMs` (best the

@@ -9,8 +9,8 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase } from 'pg';
 import { DEFAULTS } from '../defaults.js';
-import { LoadError, SpaazaSyncError } from '../errors.js';
-import { ruleForError, sqlstateOf } from '../failure-table.js';
+import { codeOf, isRetryable } from '../error-table.js';
+import { LoadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CampaignsSeen, emptyTransformStats, type ExportSeen, type LoadPath, type Reject, type StageExport, type StagedBatches, type TransformStats } from '../voucher/staged-export.js';
 import { storable } from '../voucher/storable.js';
@@ -123,11 +123,7 @@ export class WindowLoadError extends LoadError {
     /** The window's first rejects, for a caller that must record them itself. */
     readonly firstRejects: readonly Reject[],
   ) {
-    super(errorCode(original), original.message, {
-      // Ours say so; anything else (a SQLSTATE, a stream's error) is judged by the one table.
-      retryable: original instanceof SpaazaSyncError ? original.retryable : ruleForError(original).retry,
-      cause: original,
-    });
+    super(codeOf(original, 'load_failed'), original.message, { retryable: isRetryable(original), cause: original });
   }
 }
 
@@ -285,13 +281,6 @@ function sortedChanges(changes: ReadonlyMap<string, StatusChange>): StatusChange
 
 const BODY_UNPROVEN = 'the download could not be proven complete (no Content-Length, a Content-Encoding, or fewer bytes than it said)';
 
-/** A stable code for sync_runs.error_code: ours, or the PostgreSQL SQLSTATE, or a generic one. */
-function errorCode(error: Error): string {
-  if (error instanceof SpaazaSyncError) return error.code;
-  const sqlstate = sqlstateOf(error);
-  return sqlstate ? `sqlstate_${sqlstate}` : 'load_failed';
-}
-
 async function insertStagedRejects(client: ClientBase, tables: WarehouseTables, input: LoadWindowInput, rejectsSql: string): Promise<void> {
   await client.query(
     `INSERT INTO ${tables.voucherRejects} (chain_id, sync_run_id, window_start, window_end, line, voucher_id, raw_record, reason)
@@ -310,7 +299,7 @@ async function recordFailure(input: LoadWindowInput, error: Error, stats: Transf
     await client.query('ROLLBACK');
     await client.query('BEGIN');
     await markFailed(client, tables, input.syncRunId, {
-      code: errorCode(error),
+      code: codeOf(error, 'load_failed'),
       message: error.message,
       rowsRead: stats.records,
       rejected: stats.rejected,

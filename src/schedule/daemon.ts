@@ -17,6 +17,8 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import type { SyncMetrics } from './metrics.js';
 import { PgRunCoordinator } from './pg-run-coordinator.js';
 import { isWarehouseUnavailable } from '../failure-table.js';
+import { backoffDelay } from '../backoff.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DaemonOptions {
   readonly config: SyncConfig;
@@ -133,16 +135,16 @@ export class SyncDaemon {
     }
   }
 
-  /** Retries work that failed because the database was unreachable, with backoff, unless stopping. */
+  /** Retries work that failed because the database was unreachable (7 waits of the one backoff: about 31 s in all on average, 61 s at most), unless stopping. */
   private async withDatabaseRetry<T>(what: string, work: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await work();
       } catch (error) {
-        if (!isWarehouseUnavailable(error) || attempt >= 6 || this.controller.signal.aborted) throw error;
-        const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.options.logger.warn('the warehouse is unreachable; retrying', { what, attempt, delayMs: Math.round(delay), error: (error as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!isWarehouseUnavailable(error) || attempt >= 8 || this.controller.signal.aborted) throw error;
+        const delay = backoffDelay(attempt);
+        this.options.logger.warn('the warehouse is unreachable; retrying', { what, attempt, delayMs: delay, error: (error as Error).message });
+        await sleep(delay, undefined, { signal: this.controller.signal }).catch(() => {});
       }
     }
   }

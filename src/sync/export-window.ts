@@ -7,7 +7,7 @@
  */
 import type { ClientBase } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
-import { ruleForError, sqlstateOf } from '../failure-table.js';
+import { codeOf, isRetryable, type ErrorCode } from '../error-table.js';
 import { ExtractError } from '../extract/errors.js';
 import { dateWindowSegment, exportRequest, openExport, waitForTask } from '../extract/export-task.js';
 import { redactText, redactUrl } from '../extract/redact.js';
@@ -98,15 +98,15 @@ export type WindowOutcome =
   /** The stored task can no longer be downloaded: its window must be planned again. */
   | { readonly kind: 'abandoned'; readonly reason: string };
 
-/** A window that failed; its row is marked failed unless `keptForResume` (deadline). */
+/** A window that failed; its row is marked failed unless `keptForResume` (deadline). Its stage is its code's. */
 export class WindowError extends SpaazaSyncError {
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     readonly keptForResume: boolean,
     cause?: unknown,
   ) {
-    super(code, 'extract', message, { cause });
+    super(code, message, { cause });
   }
 }
 
@@ -205,7 +205,7 @@ export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<Wind
       throw new WindowError('interrupted', 'The run was interrupted; the window was rolled back and the next run resumes its export task.', true, error);
     }
     if (error instanceof WindowLoadError && error.recorded) throw error;
-    const failure = error instanceof SpaazaSyncError ? error : new WindowError(failureCode(error), error instanceof Error ? error.message : String(error), false, error);
+    const failure = error instanceof SpaazaSyncError ? error : new WindowError(codeOf(error, 'window_failed'), error instanceof Error ? error.message : String(error), false, error);
     await markFailed(db, tables, job.rowId, { code: failure.code, message: failure.message }).catch((e: unknown) =>
       logger.warn('could not mark the window failed', { error: e }),
     );
@@ -242,7 +242,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
       onFirstByte: () => ctx.failpoint('mid-download'),
     }).catch((error: unknown) => error as Error);
     if (file instanceof Error) {
-      if (last || ctx.signal.aborted || !(file instanceof SpaazaSyncError && file.retryable)) throw file;
+      if (last || ctx.signal.aborted || !isRetryable(file)) throw file;
       logger.warn('download failed; retrying with a fresh URL', { attempt, error: file.message });
       continue;
     }
@@ -276,11 +276,11 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         },
         ...(job.reconcile ? { reconcile: { ...job.reconcile, isComplete: file.complete } } : {}),
         // Only a failure that will not be retried is recorded (with its first rejects).
-        recordFailure: (error) => (last || !retryable(error)) && !ctx.signal.aborted,
+        recordFailure: (error) => (last || !isRetryable(error)) && !ctx.signal.aborted,
       });
     } catch (error) {
       file.destroy();
-      if (last || ctx.signal.aborted || !retryable(error)) throw error;
+      if (last || ctx.signal.aborted || !isRetryable(error)) throw error;
       // The run's connection holds the chain's lock: once it is gone, no attempt may write.
       if (!(await stillConnected(db))) {
         throw new WindowError('warehouse_connection_lost', `The warehouse connection was lost during the load (${(error as Error).message}); the window was rolled back and the next run resumes its export task.`, true, error);
@@ -290,18 +290,6 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
   }
 }
 
-/** Whether another attempt may help: our own errors say so; anything else asks the one failure table. */
-function retryable(error: unknown): boolean {
-  return error instanceof SpaazaSyncError ? error.retryable : ruleForError(error).retry;
-}
-
-/** A failure not of our own kind, named by the failure table where it knows it. */
-function failureCode(error: unknown): string {
-  const { kind } = ruleForError(error);
-  if (kind === 'connection_lost') return 'warehouse_connection_lost';
-  const sqlstate = sqlstateOf(error);
-  return sqlstate ? `sqlstate_${sqlstate}` : 'window_failed';
-}
 
 async function stillConnected(db: ClientBase): Promise<boolean> {
   return db.query('SELECT 1').then(

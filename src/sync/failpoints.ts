@@ -17,6 +17,6 @@ export function failpoints(setting: FailpointSetting | null): Failpoints {
   return (name) => {
     if (name !== setting.name) return;
     if (setting.action === 'kill') process.kill(process.pid, 'SIGKILL');
-    throw new SpaazaSyncError('failpoint', 'extract', `failpoint ${name} fired (test-only; unset SPAAZA_SYNC_FAILPOINT)`, { retryable: true });
+    throw new SpaazaSyncError('failpoint', `failpoint ${name} fired (test-only; unset SPAAZA_SYNC_FAILPOINT)`, { retryable: true });
   };
 }

@@ -7,6 +7,9 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { SpaazaSyncError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backoff.js';
+import { codeOf, type ErrorCode, type OwnErrorCode } from '../error-table.js';
 import type { SpaazaClockReading } from '../extract/server-clock.js';
 import { describeOffset } from '../extract/spaaza-time.js';
 import type { TasksClient } from '../extract/tasks-client.js';
@@ -80,7 +83,7 @@ export interface ChainOutcome {
   readonly status: 'ok' | 'failed' | 'locked';
   readonly windows: readonly WindowReport[];
   readonly watermark: Date | null;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
 }
 
 export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
@@ -118,7 +121,7 @@ export async function syncChain(input: ChainRunInput): Promise<ChainOutcome> {
     const failure = run.failure();
     return { chainId: input.chainId, status: failure ? 'failed' : 'ok', windows, watermark, ...(failure ? { error: failure } : {}) };
   } catch (error) {
-    const code = (error as { code?: string }).code ?? 'run_failed';
+    const code = codeOf(error, 'run_failed');
     const message = error instanceof Error ? error.message : String(error);
     logger.error('the chain failed; later windows were not run', { code, error: message });
     const watermark = await readWatermark(db, input.tables, input.chainId, input.settings.stream).catch(() => null);
@@ -134,7 +137,7 @@ class ChainRun {
   private readonly ctx: ChainContext;
   private readonly mode: ChainCommand['mode'];
   /** Why this run cannot claim success although no window failed (set by the full refresh). */
-  private unreconciled: { code: string; message: string } | null = null;
+  private unreconciled: { code: OwnErrorCode; message: string } | null = null;
   /** A signal stopped the run before it did all it planned. */
   private cutShort = false;
 
@@ -166,7 +169,6 @@ class ChainRun {
     if (watermark === null || watermark.getTime() <= now.getTime() + toleranceMs) return;
     throw new SpaazaSyncError(
       'watermark_ahead',
-      'load',
       `The watermark of chain ${chainId} (${isoZ(watermark)}) is ${describeOffset(watermark.getTime(), now.getTime())} ${clock.source === 'spaaza' ? "Spaaza's clock" : "this machine's clock (Spaaza sent no readable Date header), beyond the clock bound"} (${isoZ(now)}): ` +
         'a wrong clock reading set it, and no window after it could ever be planned. Nothing was synced. ' +
         `Repair: spaaza-sync reset --chain ${chainId} --watermark <the last instant you trust> (spaaza-sync status shows the committed windows), then sync.`,
@@ -230,7 +232,7 @@ class ChainRun {
   }
 
   /** The outcome's error, if the run did not do what its command promises. */
-  failure(): { code: string; message: string } | null {
+  failure(): { code: OwnErrorCode; message: string } | null {
     if (this.windows.some((w) => w.deletionsRefused)) {
       return {
         code: 'deletions_refused',
@@ -307,13 +309,17 @@ class ChainRun {
   }
 }
 
-/** Takes the chain's lock, waiting up to `lockWaitMs` (checking every 2 s) unless aborted. */
+/** Checks for a held lock back off to this: a run waiting an hour for a full refresh asks every few seconds. */
+const LOCK_BACKOFF = { baseMs: 250, maxMs: 4_000, random: Math.random };
+
+/** Takes the chain's lock, waiting up to `lockWaitMs` unless aborted. */
 async function acquireChainLock(db: PoolClient, input: ChainRunInput): Promise<boolean> {
   const deadline = Date.now() + (input.lockWaitMs ?? 0);
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     if (await tryLockChain(db, input.schema, input.chainId)) return true;
-    if (Date.now() >= deadline || input.signal.aborted) return false;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const left = deadline - Date.now();
+    if (left <= 0 || input.signal.aborted) return false;
+    await sleep(Math.min(left, backoffDelay(attempt, LOCK_BACKOFF)), undefined, { signal: input.signal }).catch(() => {});
   }
 }
 

@@ -5,6 +5,7 @@
  * rows a new run resumes first, and how a row ends (committed, failed or abandoned).
  */
 import type { ClientBase, Pool } from 'pg';
+import type { ErrorCode, OwnErrorCode } from '../error-table.js';
 import type { WarehouseTables } from './tables.js';
 
 export const RUN_MODES = ['incremental', 'backfill', 'full-refresh', 'file'] as const;
@@ -105,7 +106,7 @@ export async function markFailed(
   client: ClientBase,
   tables: WarehouseTables,
   id: number,
-  failure: { code: string; message: string; rowsRead?: number; rejected?: number; bytes?: number },
+  failure: { code: ErrorCode; message: string; rowsRead?: number; rejected?: number; bytes?: number },
 ): Promise<void> {
   await client.query(
     `UPDATE ${tables.syncRuns} SET state = 'failed', finished_at = clock_timestamp(), error_code = $2, error_message = $3,
@@ -168,7 +169,7 @@ export async function setDownloading(client: ClientBase, tables: WarehouseTables
 }
 
 /** Finishes a row that will not be completed; `code` says why when a rule or an operator decided it. */
-export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string, code: string | null = null): Promise<void> {
+export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string, code: OwnErrorCode | null = null): Promise<void> {
   await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2, error_code = $3 WHERE id = $1`, [id, reason, code]);
 }
 
@@ -231,7 +232,7 @@ export async function unfinishedRowsOfChain(client: ClientBase | Pool, tables: W
 }
 
 /** Abandons these rows (those still unfinished), with the reason; returns the ids it changed. */
-export async function abandonRows(client: ClientBase, tables: WarehouseTables, ids: readonly number[], reason: string, code: string): Promise<number[]> {
+export async function abandonRows(client: ClientBase, tables: WarehouseTables, ids: readonly number[], reason: string, code: OwnErrorCode): Promise<number[]> {
   const { rows } = await client.query<{ id: string }>(
     `UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_code = $3, error_message = $2
      WHERE id = ANY($1::bigint[]) AND state NOT IN ${FINISHED_SQL} RETURNING id`,

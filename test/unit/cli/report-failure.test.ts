@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reportFailure } from '../../../src/cli/report-failure.js';
-import { ChainLockedError, ConfigError, WarehouseError } from '../../../src/errors.js';
+import { ChainLockedError, ConfigError, LoadError, WarehouseError } from '../../../src/errors.js';
+import { ERROR_TABLE } from '../../../src/error-table.js';
 
 const report = (error: unknown) => {
   let text = '';
@@ -15,7 +16,18 @@ describe('reportFailure', () => {
   it('maps our errors to their exit codes', () => {
     assert.equal(report(new ConfigError('bad', ['x: fix it'])).code, 2);
     assert.equal(report(new ChainLockedError(1764)).code, 3);
-    assert.deepEqual(report(new WarehouseError('warehouse_unreachable', 'Cannot connect.')), { code: 1, text: 'error [warehouse_unreachable]: Cannot connect.\n' });
+    assert.deepEqual(report(new WarehouseError('warehouse_unreachable', 'Cannot connect.')), {
+      code: 1,
+      text: `error [warehouse_unreachable]: Cannot connect.\n  what to do: ${ERROR_TABLE.warehouse_unreachable.todo}\n`,
+    });
+  });
+
+  it("says what to do, in the table's words, under every error of ours", () => {
+    const locked = report(new ChainLockedError(1764)).text;
+    assert.match(locked, /^error \[chain_locked\]: Chain 1764 /);
+    assert.ok(locked.endsWith(`  what to do: ${ERROR_TABLE.chain_locked.todo}\n`), locked);
+    const sqlstate = report(new LoadError('sqlstate_23505', 'duplicate key value')).text;
+    assert.match(sqlstate, /what to do: Read the message \(PostgreSQL said it\)/);
   });
 
   it('gives an operational failure one sentence, never a stack trace', () => {
