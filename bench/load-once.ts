@@ -15,8 +15,7 @@ try {
     chainId: 1764,
     file,
     exportedAt: new Date(exportedAt),
-    maxRejectRatio: DEFAULTS.maxRejectRatio,
-    noExpiryFrom: DEFAULTS.noExpiryFrom,
+    settings: { maxRejectRatio: DEFAULTS.maxRejectRatio, noExpiryFrom: DEFAULTS.noExpiryFrom },
     logger: silentLogger,
   });
   const seconds = (performance.now() - started) / 1000;

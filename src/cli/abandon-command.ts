@@ -21,7 +21,7 @@ import { withWarehouse, type WarehouseOptions } from './warehouse-session.js';
 
 interface AbandonOptions extends WarehouseOptions {
   chain: number;
-  run?: { id: number } | { runId: string };
+  run?: { syncRunId: number } | { runId: string };
   yes: boolean;
   json: boolean;
 }
@@ -29,8 +29,8 @@ interface AbandonOptions extends WarehouseOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A `sync_runs.id` (a number) or a `run_id` (a UUID, shared by the windows of one command). */
-function runArgument(value: string): { id: number } | { runId: string } {
-  if (/^\d+$/.test(value) && Number(value) > 0) return { id: Number(value) };
+function runArgument(value: string): { syncRunId: number } | { runId: string } {
+  if (/^\d+$/.test(value) && Number(value) > 0) return { syncRunId: Number(value) };
   if (UUID.test(value)) return { runId: value.toLowerCase() };
   throw new InvalidArgumentError('expected a sync_runs id (a number, as status shows it) or a run_id (a UUID)');
 }
@@ -50,7 +50,7 @@ export function registerAbandonCommand(program: Command): void {
         const tables = warehouseTables(schema);
         const rows = await unfinishedRowsOfChain(warehouse.pool, tables, opts.chain, opts.run);
         if (rows.length === 0) {
-          const which = opts.run === undefined ? '' : ` in run ${'id' in opts.run ? opts.run.id : opts.run.runId}`;
+          const which = opts.run === undefined ? '' : ` in run ${'syncRunId' in opts.run ? opts.run.syncRunId : opts.run.runId}`;
           process.stdout.write(opts.json ? JSON.stringify({ chain: opts.chain, abandoned: [] }) + '\n' : `chain ${opts.chain} has no unfinished window${which}: nothing to abandon\n`);
           return;
         }
@@ -63,7 +63,7 @@ export function registerAbandonCommand(program: Command): void {
           await failRunsOfDeadProcesses(client, tables, opts.chain);
           // Only the rows shown, and only those a run has not finished since.
           const reason = `abandoned by an operator (spaaza-sync abandon) at ${isoZ(new Date())}; the next run plans afresh from the watermark`;
-          const abandoned = await abandonRows(client, tables, rows.map((r) => r.id), reason, 'abandoned_by_operator');
+          const abandoned = await abandonRows(client, tables, rows.map((r) => r.syncRunId), reason, 'abandoned_by_operator');
           process.stdout.write(
             opts.json
               ? JSON.stringify({ chain: opts.chain, abandoned }) + '\n'
@@ -78,5 +78,5 @@ export function registerAbandonCommand(program: Command): void {
 
 function describeRow(row: RunRow): string {
   const window = row.windowStart && row.windowEnd ? `${isoZ(row.windowStart)} .. ${isoZ(row.windowEnd)}` : 'unfiltered';
-  return `  sync run ${row.id} (${row.mode}, ${row.state}, ${window}, task ${row.taskId ?? 'none'}, started ${isoZ(row.startedAt)})`;
+  return `  sync run ${row.syncRunId} (${row.mode}, ${row.state}, ${window}, task ${row.taskId ?? 'none'}, started ${isoZ(row.startedAt)})`;
 }

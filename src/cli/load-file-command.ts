@@ -49,11 +49,13 @@ export function registerLoadFileCommand(program: Command): void {
           exportedAt,
           versionsValidUntil: new Date(Date.now() + config.sync.maxClockSkewMs),
           dryRun: opts.dryRun,
-          maxRejectRatio: opts.maxRejectRatio ?? config.sync.maxRejectRatio,
-          noExpiryFrom: config.sync.noExpiryFrom,
-          maxRecordBytes: config.sync.maxRecordBytes,
-          batchRows: config.sync.mergeBatchRows,
-          loadPath: config.sync.loadPath,
+          settings: {
+            maxRejectRatio: opts.maxRejectRatio ?? config.sync.maxRejectRatio,
+            noExpiryFrom: config.sync.noExpiryFrom,
+            maxRecordBytes: config.sync.maxRecordBytes,
+            mergeBatchRows: config.sync.mergeBatchRows,
+            loadPath: config.sync.loadPath,
+          },
           logger,
         });
         const seconds = (performance.now() - started) / 1000;

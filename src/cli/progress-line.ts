@@ -11,12 +11,12 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): ((upd
   const update = (p: WindowProgress) => {
     if (!stream.isTTY) return;
     const now = Date.now();
-    if (!started.has(p.rowId) && p.phase === 'downloading') started.set(p.rowId, now); // rate counts from the first byte
+    if (!started.has(p.syncRunId) && p.phase === 'downloading') started.set(p.syncRunId, now); // rate counts from the first byte
     if (p.phase !== 'committed' && now - last < 250) return;
     last = now;
-    const seconds = Math.max(0.001, (now - (started.get(p.rowId) ?? now)) / 1000);
+    const seconds = Math.max(0.001, (now - (started.get(p.syncRunId) ?? now)) / 1000);
     const rate = p.rows > 0 ? `, ${Math.round(p.rows / seconds).toLocaleString('en')} rows/s` : '';
-    stream.write(`\r\x1b[Kchain ${p.chainId} window #${p.rowId}: ${p.phase}, ${p.rows.toLocaleString('en')} rows, ${(p.bytes / 1048576).toFixed(1)} MB${rate}`);
+    stream.write(`\r\x1b[Kchain ${p.chainId} window #${p.syncRunId}: ${p.phase}, ${p.rows.toLocaleString('en')} rows, ${(p.bytes / 1048576).toFixed(1)} MB${rate}`);
     shown = true;
     if (p.phase === 'committed') stream.write('\n');
   };

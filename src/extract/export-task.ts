@@ -145,7 +145,7 @@ async function* countedBody(body: Readable, expected: number | null, counted: { 
   }
 }
 
-/** ISO 8601 in UTC to the second, as Spaaza's examples write times. */
-function isoSeconds(date: Date): string {
+/** ISO 8601 in UTC to the second (cut, not rounded), as Spaaza's examples write times. */
+export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

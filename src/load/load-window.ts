@@ -35,6 +35,24 @@ export interface LoadHooks {
   beforeCommit?(): void | Promise<void>;
 }
 
+/** How an export is loaded: the sync.* settings of the load, one for every window of a sync and for a load-file. */
+export interface LoadSettings {
+  /** A window fails when more than this share of its records (and 100) is rejected. */
+  readonly maxRejectRatio: number;
+  /** Expiry dates from this one on mean "never expires" (stored as null). */
+  readonly noExpiryFrom: Date;
+  /** Longer CSV records are cut and rejected (default sync.maxRecordBytes's). */
+  readonly maxRecordBytes?: number;
+  /**
+   * Rows per merge batch (default sync.mergeBatchRows). Smaller batches overlap parsing and merging
+   * sooner but pay a statement's overhead more often; at 50,000 the last, unoverlapped merge takes
+   * about half a second.
+   */
+  readonly mergeBatchRows?: number;
+  /** `reference` forces the reference path (sync.loadPath); default `auto`. */
+  readonly loadPath?: LoadPathSetting;
+}
+
 export interface LoadWindowInput {
   /** The run's dedicated connection, outside any transaction. */
   readonly client: ClientBase;
@@ -54,18 +72,9 @@ export interface LoadWindowInput {
   readonly window?: { readonly start: Date | null; readonly end: Date | null };
   /** Advance the watermark with this window; absent for file loads and detached backfills. */
   readonly watermark?: WatermarkAdvance;
-  readonly maxRejectRatio: number;
-  readonly noExpiryFrom: Date;
-  /** Longer CSV records are cut and rejected (default sync.maxRecordBytes's). */
-  readonly maxRecordBytes?: number;
+  readonly settings: LoadSettings;
   readonly logger: Logger;
   readonly hooks?: LoadHooks;
-  /**
-   * Rows per merge batch (default sync.mergeBatchRows). Smaller batches overlap parsing and merging
-   * sooner but pay a statement's overhead more often; at 50,000 the last, unoverlapped merge takes
-   * about half a second.
-   */
-  readonly batchRows?: number;
   /**
    * Reads the export again from its start (a fresh download, the file reopened). Without it the
    * export is merged at once; with it, in batches, read again only if an id repeats across them.
@@ -78,8 +87,6 @@ export interface LoadWindowInput {
    * for an attempt the caller will retry in the same window, so only the last one is recorded.
    */
   readonly recordFailure?: boolean | ((error: Error) => boolean);
-  /** `reference` forces the reference path (sync.loadPath); default `auto`. */
-  readonly loadPath?: LoadPathSetting;
   /**
    * Do everything but commit, inside the caller's open transaction (which the caller rolls back),
    * and report the written rows by status before and after: what the load would change.
@@ -127,11 +134,15 @@ export class WindowLoadError extends LoadError {
   }
 }
 
+/**
+ * Loads one export in one transaction: stages and merges it (stageAndMerge), fails it when too
+ * many records were rejected, then writes campaigns, deletions, the run row and the watermark and
+ * commits (finishWindow). A failure rolls everything back and records why (recordFailure).
+ */
 export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
-  const { client, tables, logger } = input;
+  const { client, logger } = input;
   const validUntil = input.versionsValidUntil ?? new Date(Date.now() + DEFAULTS.maxClockSkewMs);
-  let seen: ExportSeen = nothingSeen();
-  let loadPath: LoadPath = 'reference';
+  const progress: Progress = { seen: nothingSeen() };
   // A connection that dies mid-load also emits 'error'; without a listener that would crash the
   // process. The failing query reports it, so here it is only logged.
   const onConnectionError = (error: Error) => logger.warn('the warehouse connection failed during the load', { error: error.message });
@@ -140,126 +151,177 @@ export async function loadWindow(input: LoadWindowInput): Promise<LoadResult> {
   try {
     await client.query(input.dryRun ? 'SAVEPOINT dry_run' : 'BEGIN');
     await client.query(createExportIdsSql());
-    if (input.loadPath !== 'reference' && input.reopen && (await typedCopyPossible(client))) loadPath = 'typed-copy';
-    // Without a way to read the export again, it is merged at once, by the reference path.
-    const batchRows = input.reopen ? (input.batchRows ?? DEFAULTS.mergeBatchRows) : Infinity;
-    const merge = (batches: StagedBatches, rows: number) => {
-      seen = batches.seen;
-      return mergeInBatches({
-        client,
-        tables,
-        chainId: input.chainId,
-        syncRunId: input.syncRunId,
-        exportedAt: input.exportedAt,
-        validUntil,
-        oneBatch: rows === Infinity,
-        midCopy: input.hooks?.midCopy,
-        beforeMerge: input.hooks?.beforeUpsert,
-        storeRejects: (rejectsSql) => insertStagedRejects(client, tables, input, rejectsSql),
-        detail: input.dryRun ?? false,
-      }, batches);
-    };
-    const stage = (path: LoadPath, source: AsyncIterable<Buffer | string>, rows: number) =>
-      input.stage(path, source, {
-        chainId: input.chainId,
-        noExpiryFrom: input.noExpiryFrom,
-        maxRecordBytes: input.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
-        batchRows: path === 'typed-copy' ? rows * TYPED_COPY_BATCH_FACTOR : rows,
-        logger,
-      });
-    let vouchers: MergedExport;
-    let batches: StagedBatches;
-    if (batchRows === Infinity) {
-      batches = stage('reference', input.source, Infinity);
-      vouchers = await merge(batches, Infinity);
-    } else {
-      await client.query('SAVEPOINT before_batches');
-      let source = input.source;
-      let rows = batchRows;
-      for (;;) {
-        batches = stage(loadPath, source, rows);
-        try {
-          vouchers = await merge(batches, rows);
-          break;
-        } catch (error) {
-          // Each retry changes the path or the batching for good: at most three reads.
-          const notExact = loadPath === 'typed-copy' ? batches.cannotBeExact(error) : null;
-          if (notExact !== null) {
-            logger.info('the export is not one the typed COPY path can load exactly: loading it again through the reference path', { because: notExact });
-            loadPath = 'reference';
-          } else if (error instanceof RepeatedIdAcrossBatches && rows !== Infinity) {
-            logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
-            rows = Infinity;
-          } else {
-            throw error;
-          }
-          await client.query('ROLLBACK TO SAVEPOINT before_batches');
-          seen = nothingSeen();
-          source = await input.reopen!();
-        }
-      }
-    }
-    const { stats } = seen;
-
+    const merged = await stageAndMerge(input, validUntil, progress);
+    const { stats } = progress.seen;
     if (stats.header === null) logger.info('the export is empty (no header): nothing to load');
-    if (stats.rejected > REJECT_ROWS_TOLERATED && stats.rejected > input.maxRejectRatio * stats.records) {
-      throw new LoadError(
-        'too_many_rejects',
-        `${stats.rejected} of ${stats.records} rows were rejected, above the limit of ${(input.maxRejectRatio * 100).toFixed(2)}% ` +
-          `(and ${REJECT_ROWS_TOLERATED} rows). The first rejects are in voucher_rejects with their line and reason; ` +
-          'fix the source, or raise maxRejectRatio (--max-reject-ratio) if they are acceptable.',
-      );
-    }
-
-    // Temporary tables have no statistics until analysed; without them the planner may pick a
-    // nested loop for the deletion anti-join.
-    if (input.reconcile) await client.query(`ANALYZE ${EXPORT_IDS_TABLE}`);
-    const campaignsWritten = stats.header
-      ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, validUntil, present: stats.header.present })
-      : 0;
-
-    // A full refresh deletes only what an export it can account for record by record lacks.
-    const incomplete = input.reconcile ? (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? batches.unaccounted() : null;
-    const deletions = input.reconcile
-      ? await reconcileDeletions(client, tables, { chainId: input.chainId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows }, { ...input.reconcile, isComplete: () => incomplete === null })
-      : null;
-    const warnings = [...(stats.header?.warnings ?? []), ...(deletions?.skippedBecause === 'incomplete' ? [`deletions skipped: ${incomplete}`] : [])];
-
-    const counts: RunCounts = {
-      rowsRead: stats.records,
-      inserted: vouchers.inserted,
-      updated: vouchers.updated,
-      unchanged: vouchers.distinct - vouchers.inserted - vouchers.updated,
-      rejected: stats.rejected,
-      inconsistent: stats.inconsistent,
-      duplicates: stats.rows - vouchers.distinct,
-      bytes: stats.bytes,
-      unknownColumns: stats.header?.unknown.map((u) => u.header) ?? [],
-      exportedAt: input.exportedAt,
-      deletions,
-      warnings,
-    };
-    await markCommitted(client, tables, input.syncRunId, counts);
-    const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
-    if (deletions?.skippedBecause === 'incomplete') {
-      logger.warn('the full export could not be proven complete: upserted, but nothing was deleted', { because: incomplete, candidates: deletions.candidates });
-    }
-    if (deletions && deletions.skippedBecause === null) {
-      await markFullRefresh(client, tables, input.chainId, input.watermark?.stream ?? VOUCHERS_STREAM, input.exportedAt);
-    }
-    await input.hooks?.beforeCommit?.();
-    const result = { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions, loadPath };
-    if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(vouchers.changes), revived: vouchers.revived };
+    assertRejectsTolerated(stats, input.settings.maxRejectRatio);
+    const result = await finishWindow(input, merged, progress.seen, validUntil);
+    if (input.dryRun) return { ...result, dryRun: true, statusChanges: sortedChanges(merged.vouchers.changes), revived: merged.vouchers.revived };
     await client.query('COMMIT');
     return { ...result, dryRun: false };
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
+    const { stats, firstRejects } = progress.seen;
     const record = !input.dryRun && (typeof input.recordFailure === 'function' ? input.recordFailure(cause) : input.recordFailure !== false);
-    const recorded = record ? await recordFailure(input, cause, seen.stats, seen.firstRejects) : await rollback(input);
-    throw new WindowLoadError(cause, recorded, seen.stats, seen.firstRejects);
+    const recorded = record ? await recordFailure(input, cause, stats, firstRejects) : await rollback(input);
+    throw new WindowLoadError(cause, recorded, stats, firstRejects);
   } finally {
     client.off('error', onConnectionError);
   }
+}
+
+/** What the export showed so far: kept outside the attempt, for the failure record. */
+interface Progress {
+  seen: ExportSeen;
+}
+
+/** The export staged and merged: its counts, the batches (what they can account for), the path taken. */
+interface Merged {
+  readonly vouchers: MergedExport;
+  readonly batches: StagedBatches;
+  readonly loadPath: LoadPath;
+}
+
+/**
+ * Stages the export and merges it batch by batch. Read again from its start (a savepoint back)
+ * when the typed COPY path cannot be exact, or when an id repeats across batches: each retry
+ * changes the path or the batching for good, so at most three reads. Without a way to read the
+ * export again, it is merged at once, by the reference path.
+ */
+async function stageAndMerge(input: LoadWindowInput, validUntil: Date, progress: Progress): Promise<Merged> {
+  const { client, logger } = input;
+  if (!input.reopen) {
+    const batches = stageBatches(input, 'reference', input.source, Infinity);
+    return { vouchers: await mergeBatches(input, validUntil, progress, batches, Infinity), batches, loadPath: 'reference' };
+  }
+  let loadPath: LoadPath = input.settings.loadPath !== 'reference' && (await typedCopyPossible(client)) ? 'typed-copy' : 'reference';
+  let rows = input.settings.mergeBatchRows ?? DEFAULTS.mergeBatchRows;
+  let source = input.source;
+  await client.query('SAVEPOINT before_batches');
+  for (;;) {
+    const batches = stageBatches(input, loadPath, source, rows);
+    try {
+      return { vouchers: await mergeBatches(input, validUntil, progress, batches, rows), batches, loadPath };
+    } catch (error) {
+      const notExact = loadPath === 'typed-copy' ? batches.cannotBeExact(error) : null;
+      if (notExact !== null) {
+        logger.info('the export is not one the typed COPY path can load exactly: loading it again through the reference path', { because: notExact });
+        loadPath = 'reference';
+      } else if (error instanceof RepeatedIdAcrossBatches && rows !== Infinity) {
+        logger.info('a voucher id repeats far apart in the export: reading it again to merge it at once');
+        rows = Infinity;
+      } else {
+        throw error;
+      }
+      await client.query('ROLLBACK TO SAVEPOINT before_batches');
+      progress.seen = nothingSeen();
+      source = await input.reopen();
+    }
+  }
+}
+
+/** The export staged by the transform, in batches of `rows` (larger ones on the typed COPY path). */
+function stageBatches(input: LoadWindowInput, path: LoadPath, source: AsyncIterable<Buffer | string>, rows: number): StagedBatches {
+  return input.stage(path, source, {
+    chainId: input.chainId,
+    noExpiryFrom: input.settings.noExpiryFrom,
+    maxRecordBytes: input.settings.maxRecordBytes ?? DEFAULTS.maxRecordBytes,
+    batchRows: path === 'typed-copy' ? rows * TYPED_COPY_BATCH_FACTOR : rows,
+    logger: input.logger,
+  });
+}
+
+function mergeBatches(input: LoadWindowInput, validUntil: Date, progress: Progress, batches: StagedBatches, rows: number): Promise<MergedExport> {
+  progress.seen = batches.seen;
+  return mergeInBatches(
+    {
+      client: input.client,
+      tables: input.tables,
+      chainId: input.chainId,
+      syncRunId: input.syncRunId,
+      exportedAt: input.exportedAt,
+      validUntil,
+      oneBatch: rows === Infinity,
+      midCopy: input.hooks?.midCopy,
+      beforeMerge: input.hooks?.beforeUpsert,
+      storeRejects: (rejectsSql) => insertStagedRejects(input.client, input.tables, input, rejectsSql),
+      detail: input.dryRun ?? false,
+    },
+    batches,
+  );
+}
+
+/** A window fails when more than `maxRejectRatio` of its records (and more than 100) were rejected. */
+function assertRejectsTolerated(stats: TransformStats, maxRejectRatio: number): void {
+  if (stats.rejected <= REJECT_ROWS_TOLERATED || stats.rejected <= maxRejectRatio * stats.records) return;
+  throw new LoadError(
+    'too_many_rejects',
+    `${stats.rejected} of ${stats.records} rows were rejected, above the limit of ${(maxRejectRatio * 100).toFixed(2)}% ` +
+      `(and ${REJECT_ROWS_TOLERATED} rows). The first rejects are in voucher_rejects with their line and reason; ` +
+      'fix the source, or raise maxRejectRatio (--max-reject-ratio) if they are acceptable.',
+  );
+}
+
+/** After the merge, in its transaction: campaigns, deletions (full refresh), the run row, the watermark. */
+async function finishWindow(input: LoadWindowInput, merged: Merged, seen: ExportSeen, validUntil: Date): Promise<Omit<LoadResult, 'dryRun'>> {
+  const { client, tables, logger } = input;
+  const { stats } = seen;
+  const campaignsWritten = stats.header
+    ? await upsertCampaigns(client, tables.campaigns, seen.campaigns, { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, validUntil, present: stats.header.present })
+    : 0;
+  const { deletions, incomplete } = await deleteWhatIsGone(input, merged.batches, stats, validUntil);
+  const counts = runCounts(input, merged.vouchers, stats, deletions, incomplete);
+  await markCommitted(client, tables, input.syncRunId, counts);
+  const watermarkMoved = input.watermark ? await advanceWatermark(client, tables, input.chainId, input.syncRunId, input.watermark) : false;
+  if (deletions?.skippedBecause === 'incomplete') {
+    logger.warn('the full export could not be proven complete: upserted, but nothing was deleted', { because: incomplete, candidates: deletions.candidates });
+  }
+  if (deletions && deletions.skippedBecause === null) {
+    await markFullRefresh(client, tables, input.chainId, input.watermark?.stream ?? VOUCHERS_STREAM, input.exportedAt);
+  }
+  await input.hooks?.beforeCommit?.();
+  return { ...counts, campaignsWritten, watermarkMoved, rejectsWithoutId: stats.unidentified, deletions, loadPath: merged.loadPath };
+}
+
+/**
+ * A full refresh soft-deletes what the export lacks, only when the export can be accounted for
+ * record by record (else `incomplete` says why not, and nothing is deleted).
+ */
+async function deleteWhatIsGone(
+  input: LoadWindowInput,
+  batches: StagedBatches,
+  stats: TransformStats,
+  validUntil: Date,
+): Promise<{ deletions: ReconcileResult | null; incomplete: string | null }> {
+  if (!input.reconcile) return { deletions: null, incomplete: null };
+  // Temporary tables have no statistics until analysed; without them the planner may pick a
+  // nested loop for the deletion anti-join.
+  await input.client.query(`ANALYZE ${EXPORT_IDS_TABLE}`);
+  const incomplete = (input.reconcile.isComplete() ? null : BODY_UNPROVEN) ?? batches.unaccounted();
+  const deletions = await reconcileDeletions(
+    input.client,
+    input.tables,
+    { chainId: input.chainId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows },
+    { ...input.reconcile, isComplete: () => incomplete === null },
+  );
+  return { deletions, incomplete };
+}
+
+function runCounts(input: LoadWindowInput, vouchers: MergedExport, stats: TransformStats, deletions: ReconcileResult | null, incomplete: string | null): RunCounts {
+  return {
+    rowsRead: stats.records,
+    inserted: vouchers.inserted,
+    updated: vouchers.updated,
+    unchanged: vouchers.distinct - vouchers.inserted - vouchers.updated,
+    rejected: stats.rejected,
+    inconsistent: stats.inconsistent,
+    duplicates: stats.rows - vouchers.distinct,
+    bytes: stats.bytes,
+    unknownColumns: stats.header?.unknown.map((u) => u.header) ?? [],
+    exportedAt: input.exportedAt,
+    deletions,
+    warnings: [...(stats.header?.warnings ?? []), ...(deletions?.skippedBecause === 'incomplete' ? [`deletions skipped: ${incomplete}`] : [])],
+  };
 }
 
 /** PostgreSQL checks the UTF-8 of what it copies only into a UTF-8 database: elsewhere the reference path does. */

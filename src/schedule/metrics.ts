@@ -128,9 +128,47 @@ export function createMetrics(options: MetricsOptions): SyncMetrics {
     registers,
   });
 
+  registerFreshnessGauges(registers, options);
+
+  return {
+    registry,
+    runFinished(outcome) {
+      runs.inc({ chain: String(outcome.chainId), mode: outcome.mode, outcome: outcome.status });
+    },
+    windowCommitted(w) {
+      const chain = String(w.chainId);
+      const counts: Record<(typeof ROW_KINDS)[number], number> = {
+        read: w.rowsRead,
+        inserted: w.inserted,
+        updated: w.updated,
+        unchanged: w.unchanged,
+        rejected: w.rejected,
+        deleted: w.deleted,
+      };
+      for (const kind of ROW_KINDS) {
+        if (countable(counts[kind])) rows.inc({ chain, kind }, counts[kind]);
+      }
+      if (countable(w.rejected)) rejects.inc({ chain }, w.rejected);
+      if (countable(w.seconds)) windowDuration.observe({ mode: w.mode }, w.seconds);
+      if (countable(w.exportWaitSeconds)) exportWait.observe({ mode: w.mode }, w.exportWaitSeconds);
+    },
+    httpRetry(info) {
+      retries.inc({ endpoint: info.endpoint, status: info.status !== undefined ? String(info.status) : (info.code ?? 'error') });
+    },
+    lastSuccess(chainId, at) {
+      const seconds = at.getTime() / 1000;
+      if (Number.isFinite(seconds)) lastSuccessGauge.set({ chain: String(chainId) }, seconds);
+    },
+  };
+}
+
+/**
+ * The gauges measured at scrape time. One read of the warehouse per scrape feeds both: a scrape
+ * collects metrics in the order they were registered, so the freshness gauge asks and the
+ * ahead-of-clock gauge reuses the answer.
+ */
+function registerFreshnessGauges(registers: Registry[], options: MetricsOptions): void {
   const freshnessTimeoutMs = options.freshnessTimeoutMs ?? DEFAULT_FRESHNESS_TIMEOUT_MS;
-  // One read of the warehouse per scrape feeds both gauges: a scrape collects metrics in the order
-  // they were registered, so the freshness gauge asks and the ahead-of-clock gauge reuses the answer.
   let latest: Promise<ReadonlyArray<FreshnessSample>> | null = null;
   const samples = (ask: boolean) => {
     if (ask || latest === null) latest = withTimeout(Promise.resolve().then(() => options.freshness()), freshnessTimeoutMs);
@@ -174,37 +212,6 @@ export function createMetrics(options: MetricsOptions): SyncMetrics {
       }
     },
   });
-
-  return {
-    registry,
-    runFinished(outcome) {
-      runs.inc({ chain: String(outcome.chainId), mode: outcome.mode, outcome: outcome.status });
-    },
-    windowCommitted(w) {
-      const chain = String(w.chainId);
-      const counts: Record<(typeof ROW_KINDS)[number], number> = {
-        read: w.rowsRead,
-        inserted: w.inserted,
-        updated: w.updated,
-        unchanged: w.unchanged,
-        rejected: w.rejected,
-        deleted: w.deleted,
-      };
-      for (const kind of ROW_KINDS) {
-        if (countable(counts[kind])) rows.inc({ chain, kind }, counts[kind]);
-      }
-      if (countable(w.rejected)) rejects.inc({ chain }, w.rejected);
-      if (countable(w.seconds)) windowDuration.observe({ mode: w.mode }, w.seconds);
-      if (countable(w.exportWaitSeconds)) exportWait.observe({ mode: w.mode }, w.exportWaitSeconds);
-    },
-    httpRetry(info) {
-      retries.inc({ endpoint: info.endpoint, status: info.status !== undefined ? String(info.status) : (info.code ?? 'error') });
-    },
-    lastSuccess(chainId, at) {
-      const seconds = at.getTime() / 1000;
-      if (Number.isFinite(seconds)) lastSuccessGauge.set({ chain: String(chainId) }, seconds);
-    },
-  };
 }
 
 function countable(value: number): boolean {

@@ -15,7 +15,7 @@ import { plausibleTaskTimes, type TaskTimeBounds } from '../extract/spaaza-time.
 import type { Task } from '../extract/task-schemas.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
-import { loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
+import { loadWindow, WindowLoadError, type LoadResult, type LoadSettings } from '../load/load-window.js';
 import type { ReconcileOptions } from '../load/reconcile-deletions.js';
 import { countPollDeadline, markAbandoned, markFailed, setDownloading, setRunState, setTask, type RunMode } from '../warehouse/sync-runs.js';
 import type { WarehouseTables } from '../warehouse/tables.js';
@@ -23,7 +23,8 @@ import { stageExport } from '../transform/stage-export.js';
 import type { Failpoints } from './failpoints.js';
 import { isoZ } from './windows.js';
 
-export interface SyncSettings {
+/** The sync.* and extract.* settings of a run: the load's, and how tasks are made and waited for. */
+export interface SyncSettings extends Required<LoadSettings> {
   readonly settleMs: number;
   /** Spaaza's times further than this from this host's clock (or its own) are refused. */
   readonly maxClockSkewMs: number;
@@ -34,12 +35,6 @@ export interface SyncSettings {
   /** A task that outlives this many poll deadlines is stuck: abandoned, its window planned again. */
   readonly abandonAfterDeadlines: number;
   readonly downloadAttempts: number;
-  readonly maxRejectRatio: number;
-  readonly mergeBatchRows: number;
-  readonly noExpiryFrom: Date;
-  readonly maxRecordBytes: number;
-  /** sync.loadPath: `reference` forces the reference parser. */
-  readonly loadPath: LoadPathSetting;
   readonly stream: string;
 }
 
@@ -59,14 +54,14 @@ export interface ChainContext {
 
 export interface WindowProgress {
   readonly chainId: number;
-  readonly rowId: number;
+  readonly syncRunId: number;
   readonly phase: 'export' | 'polling' | 'downloading' | 'committed';
   readonly bytes: number;
   readonly rows: number;
 }
 
 export interface WindowJob {
-  readonly rowId: number;
+  readonly syncRunId: number;
   readonly mode: RunMode;
   /** Null for an unfiltered export. */
   readonly start: Date | null;
@@ -110,107 +105,134 @@ export class WindowError extends SpaazaSyncError {
   }
 }
 
+/**
+ * One window from its export task to COMMIT: the task created (or adopted, or resumed), waited
+ * for, its file downloaded and loaded (downloadAndLoad). A failure marks the row failed, or keeps
+ * it for resume, or abandons it (windowFailed).
+ */
 export async function runWindow(ctx: ChainContext, job: WindowJob): Promise<WindowOutcome> {
-  const { api, db, tables, logger } = ctx;
   const startedAt = performance.now();
   try {
-    let task: Task;
-    let end = job.end;
-    // The wait for Spaaza to run the export: execute (which may block until it is done) and polling.
-    let waitStartedAt = 0;
-    // A resumed row without a task id may still have one: the crash came between create and store.
-    const earlier = job.taskId === null && job.resumed ? await api.findTaskByMarker(job.marker) : null;
-    if (job.taskId === null) {
-      const created = earlier ? { task: earlier, adopted: true } : await api.createTask(windowRequest(ctx, job), job.marker);
-      task = created.task;
-      const { createdMs } = plausibleTaskTimes(task, timeBounds(ctx, job));
-      if (job.start === null && end === null) end = new Date(createdMs - ctx.settings.settleMs);
-      await setTask(db, tables, job.rowId, task.id, end);
-      logger.info(created.adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
-      ctx.failpoint('after-create');
-      waitStartedAt = performance.now();
-      if (!earlier) await api.executeTask(task.id);
-    } else {
-      task = await api.getTask(job.taskId);
-      logger.info('resuming the stored export task', { taskId: task.id, state: task.state.code });
-    }
-
-    await setRunState(db, tables, job.rowId, 'polling');
-    ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'polling', bytes: 0, rows: 0 });
-    waitStartedAt ||= performance.now();
-    task = await waitForTask(api, task, {
-      initialMs: ctx.settings.pollInitialMs,
-      maxIntervalMs: ctx.settings.pollMaxIntervalMs,
-      deadlineMs: ctx.settings.pollDeadlineMs,
-      signal: ctx.signal,
-      afterFirstPoll: () => ctx.failpoint('polling'),
-    }).catch((error: unknown) => {
-      // Kept for resume: the task goes on at Spaaza, and the next run picks it up.
-      throw error instanceof ExtractError && error.code === 'poll_deadline' ? new WindowError('poll_deadline', error.message, true, error) : error;
-    });
-    const exportWaitSeconds = (performance.now() - waitStartedAt) / 1000;
-    if (task.state.code === 'ERROR') {
-      const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
-      // A stored task that failed is not resumed (DESIGN §2): its window is planned again, now.
-      if (job.resumed) {
-        const reason = `its export task ${task.id} ended in ERROR; logs: ${logs}`;
-        await markAbandoned(db, tables, job.rowId, reason);
-        return { kind: 'abandoned', reason };
-      }
-      throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
-    }
+    const started = await startTask(ctx, job);
+    const task = await awaitTask(ctx, job, started.task);
+    const exportWaitSeconds = (performance.now() - started.waitStartedAt) / 1000;
+    if (task.state.code === 'ERROR') return await taskFailed(ctx, job, task);
     // The export's own times: they become the watermark (unfiltered) and every row's version.
     const times = plausibleTaskTimes(task, timeBounds(ctx, job));
-    if (end === null) end = new Date(times.createdMs - ctx.settings.settleMs);
+    const end = started.end ?? new Date(times.createdMs - ctx.settings.settleMs);
     const result = await downloadAndLoad(ctx, job, task.id, end, new Date(times.exportedAtMs));
     if (result === 'abandoned') return { kind: 'abandoned', reason: `task ${task.id} has no file any more` };
-    ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'committed', bytes: result.bytes, rows: result.rowsRead });
-    logger.info('window committed', {
-      taskId: task.id,
-      start: job.start && isoZ(job.start),
-      end: isoZ(end),
-      rows: result.rowsRead,
-      inserted: result.inserted,
-      updated: result.updated,
-      unchanged: result.unchanged,
-      rejected: result.rejected,
-      deleted: result.deletions?.deleted ?? 0,
-      bytes: result.bytes,
-      watermarkMoved: result.watermarkMoved,
-      loadPath: result.loadPath,
-      // Wall time of the window, and of it the wait for Spaaza to finish the export.
-      seconds: round((performance.now() - startedAt) / 1000),
-      exportWaitSeconds: round(exportWaitSeconds),
-    });
+    const committed = { kind: 'committed', result, taskId: task.id, start: job.start, end, seconds: (performance.now() - startedAt) / 1000, exportWaitSeconds } as const;
+    reportCommitted(ctx, job, committed);
     ctx.failpoint('after-commit');
-    return { kind: 'committed', result, taskId: task.id, start: job.start, end, seconds: (performance.now() - startedAt) / 1000, exportWaitSeconds };
+    return committed;
   } catch (error) {
-    if (error instanceof ExtractError && error.code === 'download_unavailable' && job.taskId !== null) {
-      await markAbandoned(db, tables, job.rowId, error.message);
-      return { kind: 'abandoned', reason: error.message };
-    }
-    if (error instanceof WindowError && error.code === 'poll_deadline') {
-      const deadlines = await countPollDeadline(db, tables, job.rowId);
-      if (deadlines >= ctx.settings.abandonAfterDeadlines) {
-        const task = job.taskId === null ? 'its export task' : `its export task ${job.taskId}`;
-        const reason = `${task} was still unfinished after ${deadlines} poll deadlines of ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s (extract.abandonAfterDeadlines): stuck at Spaaza; abandoned, and its window planned afresh`;
-        logger.warn('abandoned a stuck export task', { syncRunId: job.rowId, deadlines });
-        await markAbandoned(db, tables, job.rowId, reason, 'task_stuck');
-        return { kind: 'abandoned', reason };
-      }
-    }
-    if (error instanceof WindowError && error.keptForResume) throw error;
-    if (ctx.signal.aborted) {
-      // Shutting down: the window was rolled back; its row keeps the task for the next run.
-      throw new WindowError('interrupted', 'The run was interrupted; the window was rolled back and the next run resumes its export task.', true, error);
-    }
-    if (error instanceof WindowLoadError && error.recorded) throw error;
-    const failure = error instanceof SpaazaSyncError ? error : new WindowError(codeOf(error, 'window_failed'), error instanceof Error ? error.message : String(error), false, error);
-    await markFailed(db, tables, job.rowId, { code: failure.code, message: failure.message }).catch((e: unknown) =>
-      logger.warn('could not mark the window failed', { error: e }),
-    );
-    throw failure;
+    return windowFailed(ctx, job, error);
   }
+}
+
+/**
+ * The window's export task: created and executed, or adopted (a resumed row whose task exists
+ * though its id was never stored: the crash came between create and store), or the stored one.
+ * `end` is known once an unfiltered export's task exists; `waitStartedAt` is when the wait for
+ * Spaaza to run the export began (execute may block until it is done).
+ */
+async function startTask(ctx: ChainContext, job: WindowJob): Promise<{ task: Task; end: Date | null; waitStartedAt: number }> {
+  const { api, db, tables, logger } = ctx;
+  if (job.taskId !== null) {
+    const task = await api.getTask(job.taskId);
+    logger.info('resuming the stored export task', { taskId: task.id, state: task.state.code });
+    return { task, end: job.end, waitStartedAt: performance.now() };
+  }
+  const earlier = job.resumed ? await api.findTaskByMarker(job.marker) : null;
+  const { task, adopted } = earlier ? { task: earlier, adopted: true } : await api.createTask(windowRequest(ctx, job), job.marker);
+  const { createdMs } = plausibleTaskTimes(task, timeBounds(ctx, job));
+  const end = job.start === null && job.end === null ? new Date(createdMs - ctx.settings.settleMs) : job.end;
+  await setTask(db, tables, job.syncRunId, task.id, end);
+  logger.info(adopted ? 'adopted the export task created by an earlier attempt' : 'export task created', { taskId: task.id });
+  ctx.failpoint('after-create');
+  const waitStartedAt = performance.now();
+  if (!earlier) await api.executeTask(task.id);
+  return { task, end, waitStartedAt };
+}
+
+/** Polls the task until DONE or ERROR; at the poll deadline the window is kept for resume. */
+async function awaitTask(ctx: ChainContext, job: WindowJob, task: Task): Promise<Task> {
+  await setRunState(ctx.db, ctx.tables, job.syncRunId, 'polling');
+  ctx.progress?.({ chainId: ctx.chainId, syncRunId: job.syncRunId, phase: 'polling', bytes: 0, rows: 0 });
+  return waitForTask(ctx.api, task, {
+    initialMs: ctx.settings.pollInitialMs,
+    maxIntervalMs: ctx.settings.pollMaxIntervalMs,
+    deadlineMs: ctx.settings.pollDeadlineMs,
+    signal: ctx.signal,
+    afterFirstPoll: () => ctx.failpoint('polling'),
+  }).catch((error: unknown) => {
+    // Kept for resume: the task goes on at Spaaza, and the next run picks it up.
+    throw error instanceof ExtractError && error.code === 'poll_deadline' ? new WindowError('poll_deadline', error.message, true, error) : error;
+  });
+}
+
+/** A task that ended in ERROR: a stored one is not resumed (DESIGN §2) but abandoned, its window planned again now. */
+async function taskFailed(ctx: ChainContext, job: WindowJob, task: Task): Promise<WindowOutcome> {
+  const logs = redactText(JSON.stringify(task.logs ?? [])).slice(0, 2000);
+  if (!job.resumed) throw new WindowError('task_error', `Spaaza export task ${task.id} ended in ERROR. Its logs: ${logs}`, false);
+  const reason = `its export task ${task.id} ended in ERROR; logs: ${logs}`;
+  await markAbandoned(ctx.db, ctx.tables, job.syncRunId, reason);
+  return { kind: 'abandoned', reason };
+}
+
+function reportCommitted(ctx: ChainContext, job: WindowJob, window: Extract<WindowOutcome, { kind: 'committed' }>): void {
+  const { result } = window;
+  ctx.progress?.({ chainId: ctx.chainId, syncRunId: job.syncRunId, phase: 'committed', bytes: result.bytes, rows: result.rowsRead });
+  ctx.logger.info('window committed', {
+    taskId: window.taskId,
+    start: job.start && isoZ(job.start),
+    end: isoZ(window.end),
+    rows: result.rowsRead,
+    inserted: result.inserted,
+    updated: result.updated,
+    unchanged: result.unchanged,
+    rejected: result.rejected,
+    deleted: result.deletions?.deleted ?? 0,
+    bytes: result.bytes,
+    watermarkMoved: result.watermarkMoved,
+    loadPath: result.loadPath,
+    // Wall time of the window, and of it the wait for Spaaza to finish the export.
+    seconds: round(window.seconds),
+    exportWaitSeconds: round(window.exportWaitSeconds),
+  });
+}
+
+/**
+ * What a failed window leaves: abandoned when its task can no longer give a file or is stuck;
+ * kept for resume after a poll deadline, a lost connection or a shutdown; else marked failed
+ * (unless the load recorded it already, with its rejects). Returns only an abandonment.
+ */
+async function windowFailed(ctx: ChainContext, job: WindowJob, error: unknown): Promise<WindowOutcome> {
+  const { db, tables, logger } = ctx;
+  if (error instanceof ExtractError && error.code === 'download_unavailable' && job.taskId !== null) {
+    await markAbandoned(db, tables, job.syncRunId, error.message);
+    return { kind: 'abandoned', reason: error.message };
+  }
+  if (error instanceof WindowError && error.code === 'poll_deadline') {
+    const deadlines = await countPollDeadline(db, tables, job.syncRunId);
+    if (deadlines >= ctx.settings.abandonAfterDeadlines) {
+      const task = job.taskId === null ? 'its export task' : `its export task ${job.taskId}`;
+      const reason = `${task} was still unfinished after ${deadlines} poll deadlines of ${Math.round(ctx.settings.pollDeadlineMs / 1000)} s (extract.abandonAfterDeadlines): stuck at Spaaza; abandoned, and its window planned afresh`;
+      logger.warn('abandoned a stuck export task', { syncRunId: job.syncRunId, deadlines });
+      await markAbandoned(db, tables, job.syncRunId, reason, 'task_stuck');
+      return { kind: 'abandoned', reason };
+    }
+  }
+  if (error instanceof WindowError && error.keptForResume) throw error;
+  if (ctx.signal.aborted) {
+    // Shutting down: the window was rolled back; its row keeps the task for the next run.
+    throw new WindowError('interrupted', 'The run was interrupted; the window was rolled back and the next run resumes its export task.', true, error);
+  }
+  if (error instanceof WindowLoadError && error.recorded) throw error;
+  const failure = error instanceof SpaazaSyncError ? error : new WindowError(codeOf(error, 'window_failed'), error instanceof Error ? error.message : String(error), false, error);
+  await markFailed(db, tables, job.syncRunId, { code: failure.code, message: failure.message }).catch((e: unknown) => logger.warn('could not mark the window failed', { error: e }));
+  throw failure;
 }
 
 /** No export is newer than Spaaza's now: a stored version after it (and its tolerance) is wrong. */
@@ -238,7 +260,7 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
     const last = attempt >= settings.downloadAttempts;
     const file = await openExport(api, taskId, redactUrl, {
       signal: ctx.signal,
-      onUrl: (shown) => setDownloading(db, tables, job.rowId, shown),
+      onUrl: (shown) => setDownloading(db, tables, job.syncRunId, shown),
       onFirstByte: () => ctx.failpoint('mid-download'),
     }).catch((error: unknown) => error as Error);
     if (file instanceof Error) {
@@ -247,12 +269,12 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
       continue;
     }
     try {
-      await setRunState(db, tables, job.rowId, 'loading');
+      await setRunState(db, tables, job.syncRunId, 'loading');
       return await loadWindow({
         client: db,
         tables,
         chainId: ctx.chainId,
-        syncRunId: job.rowId,
+        syncRunId: job.syncRunId,
         source: file.body,
         stage: stageExport,
         // An export whose ids repeat far apart, or that the typed path cannot load exactly, is read again.
@@ -261,15 +283,11 @@ async function downloadAndLoad(ctx: ChainContext, job: WindowJob, taskId: number
         versionsValidUntil: versionsValidUntil(ctx),
         window: { start: job.start, end },
         ...(job.advancesWatermark ? { watermark: { stream: settings.stream, windowStart: job.start, windowEnd: end, establish: job.mode !== 'backfill' } } : {}),
-        maxRejectRatio: settings.maxRejectRatio,
-        batchRows: settings.mergeBatchRows,
-        noExpiryFrom: settings.noExpiryFrom,
-        maxRecordBytes: settings.maxRecordBytes,
-        loadPath: settings.loadPath,
+        settings,
         logger,
         hooks: {
           midCopy: (rows) => {
-            ctx.progress?.({ chainId: ctx.chainId, rowId: job.rowId, phase: 'downloading', bytes: file.bytes(), rows });
+            ctx.progress?.({ chainId: ctx.chainId, syncRunId: job.syncRunId, phase: 'downloading', bytes: file.bytes(), rows });
             ctx.failpoint('mid-copy');
           },
           beforeCommit: () => ctx.failpoint('before-commit'),

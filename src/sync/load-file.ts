@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ChainLockedError } from '../errors.js';
 import { releaseRunConnection, tryLockChain } from '../warehouse/chain-lock.js';
-import { insertRejects, loadWindow, WindowLoadError, type LoadPathSetting, type LoadResult } from '../load/load-window.js';
+import { insertRejects, loadWindow, WindowLoadError, type LoadResult, type LoadSettings } from '../load/load-window.js';
 import { createRun, failRunsOfDeadProcesses, markFailed } from '../warehouse/sync-runs.js';
 import { warehouseTables } from '../warehouse/tables.js';
 import type { Logger } from '../log.js';
@@ -29,13 +29,8 @@ export interface LoadFileInput {
   readonly versionsValidUntil?: Date;
   /** Load in a transaction that is rolled back, and report what would change. */
   readonly dryRun?: boolean;
-  readonly maxRejectRatio: number;
-  readonly noExpiryFrom: Date;
-  /** sync.maxRecordBytes and sync.mergeBatchRows, as the sync uses them (defaults when absent). */
-  readonly maxRecordBytes?: number;
-  readonly batchRows?: number;
-  /** sync.loadPath (default auto). */
-  readonly loadPath?: LoadPathSetting;
+  /** The sync's, from the configuration (defaults where absent). */
+  readonly settings: LoadSettings;
   readonly logger: Logger;
   readonly stdin?: Readable;
 }
@@ -81,11 +76,7 @@ export async function loadFile(input: LoadFileInput): Promise<LoadFileResult> {
         exportedAt,
         ...(input.versionsValidUntil ? { versionsValidUntil: input.versionsValidUntil } : {}),
         ...(input.dryRun ? { dryRun: true } : {}),
-        maxRejectRatio: input.maxRejectRatio,
-        noExpiryFrom: input.noExpiryFrom,
-        ...(input.maxRecordBytes !== undefined ? { maxRecordBytes: input.maxRecordBytes } : {}),
-        ...(input.batchRows !== undefined ? { batchRows: input.batchRows } : {}),
-        ...(input.loadPath !== undefined ? { loadPath: input.loadPath } : {}),
+        settings: input.settings,
         logger,
       });
       return { ...result, syncRunId };

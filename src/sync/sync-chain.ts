@@ -58,7 +58,7 @@ export interface ChainRunInput {
 }
 
 export interface WindowReport {
-  readonly rowId: number;
+  readonly syncRunId: number;
   readonly start: Date | null;
   readonly end: Date;
   readonly taskId: number;
@@ -191,7 +191,7 @@ class ChainRun {
     const planned = planBackfill({ from: command.from, to: command.to, now: await spaazaNow(this.input.api), settleMs: settings.settleMs, maxWindowDays: settings.maxWindowDays });
     const steps = backfillSteps(resumable.map((row) => ({ row, window: { start: row.windowStart!, end: row.windowEnd! } })), covered, planned);
     // Every window gets its row now, so an interrupted run leaves them all to be finished.
-    const rows = new Map<TimeWindow, { rowId: number; marker: string }>();
+    const rows = new Map<TimeWindow, { syncRunId: number; marker: string }>();
     for (const step of steps) if (step.kind === 'plan') rows.set(step.window, await this.newRow(step.window));
     for (const step of steps) {
       if (this.stopping()) return;
@@ -215,8 +215,8 @@ class ChainRun {
       if (report.deletionsRefused) return; // a fresh export would be refused just the same
       if (age > this.input.settings.fullRefreshMaxAgeMs) {
         const warning = `the resumed export's snapshot (${isoZ(report.exportedAt)}) is older than fullRefresh.maxAge; it was loaded, and a fresh export was taken in the same run`;
-        this.logger.warn(warning, { syncRunId: row.id });
-        await addWarning(this.db, this.input.tables, row.id, warning);
+        this.logger.warn(warning, { syncRunId: row.syncRunId });
+        await addWarning(this.db, this.input.tables, row.syncRunId, warning);
       } else if (!report.deletionsSkipped) {
         reconciled = true;
       }
@@ -256,10 +256,10 @@ class ChainRun {
     const rows: RunRow[] = [];
     for (const row of await unfinishedRows(this.db, tables, chainId, this.mode)) {
       if (Date.now() - row.startedAt.getTime() > settings.resumeMaxAgeMs) {
-        await markAbandoned(this.db, tables, row.id, 'too old to resume');
+        await markAbandoned(this.db, tables, row.syncRunId, 'too old to resume');
       } else if (row.taskId === null && row.taskMarker !== null && !isMarkerOf(row.taskMarker, warehouseId)) {
         // An older version's marker does not name this warehouse: a task found by it may not be ours.
-        await markAbandoned(this.db, tables, row.id, 'its task marker does not name this warehouse, so no task can be proven to be its own');
+        await markAbandoned(this.db, tables, row.syncRunId, 'its task marker does not name this warehouse, so no task can be proven to be its own');
       } else {
         rows.push(row);
       }
@@ -270,10 +270,10 @@ class ChainRun {
   /** Finishes a row an earlier run left, with its stored bounds and task; an abandoned backfill window is planned again. */
   private async resume(row: RunRow): Promise<WindowOutcome | null> {
     if (this.stopping()) return null;
-    const marker = row.taskMarker ?? taskMarker(this.input.warehouseId, this.input.chainId, row.id, row.windowStart, row.windowEnd);
+    const marker = row.taskMarker ?? taskMarker(this.input.warehouseId, this.input.chainId, row.syncRunId, row.windowStart, row.windowEnd);
     const outcome = await this.runJob(jobForRow(row, this.input.command, marker, this.input.settings.maxDeleteRatio), true);
     if (outcome.kind === 'abandoned') {
-      this.logger.warn('abandoned a stored export task; its window is planned again', { syncRunId: row.id, reason: outcome.reason });
+      this.logger.warn('abandoned a stored export task; its window is planned again', { syncRunId: row.syncRunId, reason: outcome.reason });
       if (this.mode === 'backfill' && row.windowStart && row.windowEnd) await this.runNew([{ start: row.windowStart, end: row.windowEnd }]);
     }
     return outcome;
@@ -287,24 +287,24 @@ class ChainRun {
   }
 
   /** The window's run row, committed before its export task exists, with its marker. */
-  private async newRow(window: TimeWindow | null): Promise<{ rowId: number; marker: string }> {
+  private async newRow(window: TimeWindow | null): Promise<{ syncRunId: number; marker: string }> {
     const { tables, runId, chainId, warehouseId } = this.input;
-    const rowId = await createRun(this.db, tables, { runId, chainId, mode: this.mode, state: 'planned', windowStart: window?.start ?? null, windowEnd: window?.end ?? null });
-    const marker = taskMarker(warehouseId, chainId, rowId, window?.start ?? null, window?.end ?? null);
-    await setMarker(this.db, tables, rowId, marker);
-    return { rowId, marker };
+    const syncRunId = await createRun(this.db, tables, { runId, chainId, mode: this.mode, state: 'planned', windowStart: window?.start ?? null, windowEnd: window?.end ?? null });
+    const marker = taskMarker(warehouseId, chainId, syncRunId, window?.start ?? null, window?.end ?? null);
+    await setMarker(this.db, tables, syncRunId, marker);
+    return { syncRunId, marker };
   }
 
   /** A new window, run to its end: one given up at once (abandonAfterDeadlines 1) stops the chain, since no later window could move the watermark past it. */
-  private async runRow(row: { rowId: number; marker: string }, window: TimeWindow | null): Promise<WindowOutcome> {
-    const outcome = await this.runJob(jobFor(row.rowId, row.marker, window, null, this.input.command, this.input.settings.maxDeleteRatio), false);
+  private async runRow(row: { syncRunId: number; marker: string }, window: TimeWindow | null): Promise<WindowOutcome> {
+    const outcome = await this.runJob(jobFor(row.syncRunId, row.marker, window, null, this.input.command, this.input.settings.maxDeleteRatio), false);
     if (outcome.kind === 'abandoned') throw new WindowError('task_stuck', `A new export task was abandoned: ${outcome.reason}. The next run plans the window again.`, true);
     return outcome;
   }
 
   private async runJob(job: WindowJob, resumed: boolean): Promise<WindowOutcome> {
-    const outcome = await runWindow({ ...this.ctx, logger: this.logger.child({ syncRunId: job.rowId }) }, job);
-    if (outcome.kind === 'committed') this.windows.push(report(job.rowId, outcome, resumed));
+    const outcome = await runWindow({ ...this.ctx, logger: this.logger.child({ syncRunId: job.syncRunId }) }, job);
+    if (outcome.kind === 'committed') this.windows.push(report(job.syncRunId, outcome, resumed));
     return outcome;
   }
 }
@@ -323,9 +323,9 @@ async function acquireChainLock(db: PoolClient, input: ChainRunInput): Promise<b
   }
 }
 
-function jobFor(rowId: number, marker: string, window: TimeWindow | null, taskId: number | null, command: ChainCommand, maxDeleteRatio: number): WindowJob {
+function jobFor(syncRunId: number, marker: string, window: TimeWindow | null, taskId: number | null, command: ChainCommand, maxDeleteRatio: number): WindowJob {
   return {
-    rowId,
+    syncRunId,
     mode: command.mode,
     start: window?.start ?? null,
     end: window?.end ?? null,
@@ -340,15 +340,15 @@ function jobFor(rowId: number, marker: string, window: TimeWindow | null, taskId
 
 function jobForRow(row: RunRow, command: ChainCommand, marker: string, maxDeleteRatio: number): WindowJob {
   const window = row.windowStart && row.windowEnd ? { start: row.windowStart, end: row.windowEnd } : null;
-  const job = jobFor(row.id, marker, window, row.taskId, command, maxDeleteRatio);
+  const job = jobFor(row.syncRunId, marker, window, row.taskId, command, maxDeleteRatio);
   // An unfiltered row keeps its stored end (created_date − settle) once its task exists.
   return { ...job, resumed: true, rowCreatedAt: row.startedAt, ...(window === null ? { end: row.windowEnd } : {}) };
 }
 
-function report(rowId: number, outcome: Extract<WindowOutcome, { kind: 'committed' }>, resumed: boolean): WindowReport {
+function report(syncRunId: number, outcome: Extract<WindowOutcome, { kind: 'committed' }>, resumed: boolean): WindowReport {
   const r = outcome.result;
   return {
-    rowId,
+    syncRunId,
     start: outcome.start,
     end: outcome.end,
     taskId: outcome.taskId,

@@ -67,7 +67,7 @@ export interface RunCounts {
   } | null;
 }
 
-export async function markCommitted(client: ClientBase, tables: WarehouseTables, id: number, counts: RunCounts): Promise<void> {
+export async function markCommitted(client: ClientBase, tables: WarehouseTables, syncRunId: number, counts: RunCounts): Promise<void> {
   await client.query(
     `UPDATE ${tables.syncRuns} SET state = 'committed', finished_at = clock_timestamp(),
        rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_unchanged = $5, rows_rejected = $6,
@@ -81,7 +81,7 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
        END
      WHERE id = $1`,
     [
-      id,
+      syncRunId,
       counts.rowsRead,
       counts.inserted,
       counts.updated,
@@ -105,24 +105,24 @@ export async function markCommitted(client: ClientBase, tables: WarehouseTables,
 export async function markFailed(
   client: ClientBase,
   tables: WarehouseTables,
-  id: number,
+  syncRunId: number,
   failure: { code: ErrorCode; message: string; rowsRead?: number; rejected?: number; bytes?: number },
 ): Promise<void> {
   await client.query(
     `UPDATE ${tables.syncRuns} SET state = 'failed', finished_at = clock_timestamp(), error_code = $2, error_message = $3,
        rows_read = coalesce($4, rows_read), rows_rejected = coalesce($5, rows_rejected), bytes = coalesce($6, bytes)
      WHERE id = $1 AND state <> 'committed'`,
-    [id, failure.code, failure.message, failure.rowsRead ?? null, failure.rejected ?? null, failure.bytes ?? null],
+    [syncRunId, failure.code, failure.message, failure.rowsRead ?? null, failure.rejected ?? null, failure.bytes ?? null],
   );
 }
 
-export async function setRunState(client: ClientBase, tables: WarehouseTables, id: number, state: RunState): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET state = $2 WHERE id = $1`, [id, state]);
+export async function setRunState(client: ClientBase, tables: WarehouseTables, syncRunId: number, state: RunState): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = $2 WHERE id = $1`, [syncRunId, state]);
 }
 
 /** Adds a sentence to the row's warnings: something it noticed but did not fail on. */
-export async function addWarning(client: ClientBase, tables: WarehouseTables, id: number, warning: string): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET warnings = array_append(warnings, $2) WHERE id = $1`, [id, warning]);
+export async function addWarning(client: ClientBase, tables: WarehouseTables, syncRunId: number, warning: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET warnings = array_append(warnings, $2) WHERE id = $1`, [syncRunId, warning]);
 }
 
 /**
@@ -143,7 +143,7 @@ export async function failRunsOfDeadProcesses(client: ClientBase, tables: Wareho
 }
 
 export interface RunRow {
-  readonly id: number;
+  readonly syncRunId: number;
   /** The command invocation the row belongs to. */
   readonly runId: string;
   readonly chainId: number;
@@ -156,26 +156,26 @@ export interface RunRow {
   readonly startedAt: Date;
 }
 
-export async function setMarker(client: ClientBase, tables: WarehouseTables, id: number, marker: string): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET task_marker = $2 WHERE id = $1`, [id, marker]);
+export async function setMarker(client: ClientBase, tables: WarehouseTables, syncRunId: number, marker: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET task_marker = $2 WHERE id = $1`, [syncRunId, marker]);
 }
 
-export async function setTask(client: ClientBase, tables: WarehouseTables, id: number, taskId: number, windowEnd: Date | null): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET task_id = $2, state = 'task_created', window_end = coalesce(window_end, $3) WHERE id = $1`, [id, taskId, windowEnd]);
+export async function setTask(client: ClientBase, tables: WarehouseTables, syncRunId: number, taskId: number, windowEnd: Date | null): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET task_id = $2, state = 'task_created', window_end = coalesce(window_end, $3) WHERE id = $1`, [syncRunId, taskId, windowEnd]);
 }
 
-export async function setDownloading(client: ClientBase, tables: WarehouseTables, id: number, source: string): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET state = 'downloading', source = $2 WHERE id = $1`, [id, source]);
+export async function setDownloading(client: ClientBase, tables: WarehouseTables, syncRunId: number, source: string): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = 'downloading', source = $2 WHERE id = $1`, [syncRunId, source]);
 }
 
 /** Finishes a row that will not be completed; `code` says why when a rule or an operator decided it. */
-export async function markAbandoned(client: ClientBase, tables: WarehouseTables, id: number, reason: string, code: OwnErrorCode | null = null): Promise<void> {
-  await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2, error_code = $3 WHERE id = $1`, [id, reason, code]);
+export async function markAbandoned(client: ClientBase, tables: WarehouseTables, syncRunId: number, reason: string, code: OwnErrorCode | null = null): Promise<void> {
+  await client.query(`UPDATE ${tables.syncRuns} SET state = 'abandoned', finished_at = clock_timestamp(), error_message = $2, error_code = $3 WHERE id = $1`, [syncRunId, reason, code]);
 }
 
 /** One more poll deadline passed with the row's task unfinished; returns how many so far. */
-export async function countPollDeadline(client: ClientBase, tables: WarehouseTables, id: number): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(`UPDATE ${tables.syncRuns} SET poll_deadlines = poll_deadlines + 1 WHERE id = $1 RETURNING poll_deadlines AS n`, [id]);
+export async function countPollDeadline(client: ClientBase, tables: WarehouseTables, syncRunId: number): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(`UPDATE ${tables.syncRuns} SET poll_deadlines = poll_deadlines + 1 WHERE id = $1 RETURNING poll_deadlines AS n`, [syncRunId]);
   return rows[0]?.n ?? 0;
 }
 
@@ -193,7 +193,7 @@ export async function unfinishedRows(client: ClientBase, tables: WarehouseTables
 
 function toRunRow(r: Record<string, unknown>): RunRow {
   return {
-    id: Number(r.id),
+    syncRunId: Number(r.id),
     runId: r.run_id as string,
     chainId: Number(r.chain_id),
     mode: r.mode as RunMode,
@@ -219,14 +219,14 @@ export async function windowsOfRuns(client: ClientBase, tables: WarehouseTables,
 }
 
 /** Every unfinished row of a chain, of any mode, oldest first; or only those of one run (`sync_runs.id` or `run_id`). */
-export async function unfinishedRowsOfChain(client: ClientBase | Pool, tables: WarehouseTables, chainId: number, run?: { id: number } | { runId: string }): Promise<RunRow[]> {
-  const filter = run === undefined ? '' : 'id' in run ? 'AND id = $2' : 'AND run_id = $2::uuid';
+export async function unfinishedRowsOfChain(client: ClientBase | Pool, tables: WarehouseTables, chainId: number, run?: { syncRunId: number } | { runId: string }): Promise<RunRow[]> {
+  const filter = run === undefined ? '' : 'syncRunId' in run ? 'AND id = $2' : 'AND run_id = $2::uuid';
   const { rows } = await client.query(
     `SELECT id, run_id, chain_id, mode, state, window_start, window_end, task_id, task_marker, started_at
      FROM ${tables.syncRuns}
      WHERE chain_id = $1 AND state NOT IN ${FINISHED_SQL} ${filter}
      ORDER BY id`,
-    run === undefined ? [chainId] : [chainId, 'id' in run ? run.id : run.runId],
+    run === undefined ? [chainId] : [chainId, 'syncRunId' in run ? run.syncRunId : run.runId],
   );
   return rows.map(toRunRow);
 }

@@ -53,13 +53,15 @@ export async function loadCsv(warehouse: Warehouse, schema: string, csv: string 
       exportedAt: options.exportedAt ?? new Date('2026-05-26T12:00:00Z'),
       ...(options.window ? { window: options.window } : {}),
       ...(options.watermark ? { watermark: options.watermark } : {}),
-      maxRejectRatio: options.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
-      noExpiryFrom: DEFAULTS.noExpiryFrom,
+      settings: {
+        maxRejectRatio: options.maxRejectRatio ?? DEFAULTS.maxRejectRatio,
+        noExpiryFrom: DEFAULTS.noExpiryFrom,
+        ...(options.batchRows ? { mergeBatchRows: options.batchRows } : {}),
+        loadPath: options.loadPath ?? testLoadPath(),
+      },
       logger: silentLogger,
       ...(options.hooks ? { hooks: options.hooks } : {}),
-      ...(options.batchRows ? { batchRows: options.batchRows } : {}),
       ...(options.reconcile ? { reconcile: options.reconcile } : {}),
-      loadPath: options.loadPath ?? testLoadPath(),
     });
     return { ...result, syncRunId };
   } finally {

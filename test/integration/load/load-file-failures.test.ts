@@ -66,7 +66,7 @@ describe('load-file failures', () => {
       process.on('uncaughtException', onUncaught);
       try {
         await assert.rejects(
-          loadFile({ warehouse, schema, chainId: CHAIN, file: path.join(dir, 'vanished.csv'), exportedAt: new Date(AT), maxRejectRatio: 0.01, noExpiryFrom: new Date('2050-01-01T00:00:00Z'), logger: silentLogger }),
+          loadFile({ warehouse, schema, chainId: CHAIN, file: path.join(dir, 'vanished.csv'), exportedAt: new Date(AT), settings: { maxRejectRatio: 0.01, noExpiryFrom: new Date('2050-01-01T00:00:00Z') }, logger: silentLogger }),
           /ENOENT/,
         );
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -85,7 +85,7 @@ describe('load-file failures', () => {
       // A destroyed connection drops its session lock only when the server notices: a run started
       // at once (a script, a careless operator) would be refused with chain_locked.
       for (let i = 0; i < 40; i++) {
-        const result = await loadFile({ warehouse, schema, chainId: CHAIN, file, exportedAt: new Date(AT), maxRejectRatio: 0.01, noExpiryFrom: new Date('2050-01-01T00:00:00Z'), logger: silentLogger });
+        const result = await loadFile({ warehouse, schema, chainId: CHAIN, file, exportedAt: new Date(AT), settings: { maxRejectRatio: 0.01, noExpiryFrom: new Date('2050-01-01T00:00:00Z') }, logger: silentLogger });
         assert.equal(result.rowsRead, 20, `load ${i + 1}`);
         const { rows } = await warehouse.pool.query<{ held: string }>(
           `SELECT count(*) AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`,

@@ -633,11 +633,13 @@ async function* pieces(file: string, size: number): AsyncGenerator<Buffer> {
 async function load(schema: string, loadPath: LoadPathSetting, spec: LoadSpec): Promise<Loaded> {
   const { scenario: s } = spec;
   const options = {
-    maxRejectRatio: s.maxRejectRatio,
-    noExpiryFrom: DEFAULTS.noExpiryFrom,
-    ...(s.maxRecordBytes !== undefined ? { maxRecordBytes: s.maxRecordBytes } : {}),
-    ...(s.batchRows !== undefined ? { batchRows: s.batchRows } : {}),
-    loadPath,
+    settings: {
+      maxRejectRatio: s.maxRejectRatio,
+      noExpiryFrom: DEFAULTS.noExpiryFrom,
+      ...(s.maxRecordBytes !== undefined ? { maxRecordBytes: s.maxRecordBytes } : {}),
+      ...(s.batchRows !== undefined ? { mergeBatchRows: s.batchRows } : {}),
+      loadPath,
+    },
     logger: silentLogger,
   };
   try {

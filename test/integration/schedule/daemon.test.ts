@@ -134,9 +134,9 @@ async function assertOneExportTaskPerWindow(h: Harness, schema: string): Promise
   const tasksOf = new Map<number, TaskJson[]>();
   for (const task of tasks) {
     const named = /^spaaza-sync \S+ (\d+)\/(\d+) /.exec(task.desc);
-    const rowId = Number(named?.[2]);
-    assert.ok(named && Number(named[1]) === task.chain && ids.has(rowId), `export task ${task.id} of chain ${task.chain} ("${task.desc}") names no window of the warehouse`);
-    tasksOf.set(rowId, [...(tasksOf.get(rowId) ?? []), task]);
+    const syncRunId = Number(named?.[2]);
+    assert.ok(named && Number(named[1]) === task.chain && ids.has(syncRunId), `export task ${task.id} of chain ${task.chain} ("${task.desc}") names no window of the warehouse`);
+    tasksOf.set(syncRunId, [...(tasksOf.get(syncRunId) ?? []), task]);
   }
   for (const row of rows) {
     const own = tasksOf.get(row.id) ?? [];

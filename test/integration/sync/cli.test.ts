@@ -63,9 +63,9 @@ describe('spaaza-sync sync, status and check', () => {
 
       const resumed = await h.cli(['sync', '--chain', '1764', '--json']);
       assert.equal(resumed.code, 0, resumed.stderr);
-      const report = JSON.parse(resumed.stdout) as { outcomes: { windows: { rowId: number; taskId: number; resumed: boolean }[] }[] };
+      const report = JSON.parse(resumed.stdout) as { outcomes: { windows: { syncRunId: number; taskId: number; resumed: boolean }[] }[] };
       const first = report.outcomes[0]!.windows[0]!;
-      assert.deepEqual([first.rowId, first.taskId, first.resumed], [row.id, row.task_id, true], 'the same row and task, resumed');
+      assert.deepEqual([first.syncRunId, first.taskId, first.resumed], [row.id, row.task_id, true], 'the same row and task, resumed');
       assert.equal(h.sim.calls().execute_task, 1, 'a resumed task is never executed again');
       const tasks = [...Array(h.sim.calls().create_task)].length;
       assert.equal(tasks, 2, 'one more export only for the new window planned after the resume');

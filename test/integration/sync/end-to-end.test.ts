@@ -153,7 +153,7 @@ describe('sync end to end', () => {
       const report = await h.sync({ mode: 'incremental' });
       assert.equal(report.exitCode, 0);
       const first = report.outcomes[0]!.windows[0]!;
-      assert.deepEqual([first.rowId, first.taskId, first.resumed], [rows[0].id, task.id, true], 'the stored row adopted the existing task');
+      assert.deepEqual([first.syncRunId, first.taskId, first.resumed], [rows[0].id, task.id, true], 'the stored row adopted the existing task');
       assert.equal(h.sim.calls().create_task - creates, 1, 'only the next, newly planned window created an export');
       assert.ok((await compareWithGroundTruth(warehouse.pool, schema, h.sim, 1764)).equal);
     });
@@ -169,7 +169,7 @@ describe('sync end to end', () => {
       assert.equal(first.exitCode, 0);
       assert.equal(downloads() - before, 2, 'one download, then a second from a fresh URL');
       const window = first.outcomes[0]!.windows[0]!;
-      const run = await warehouse.pool.query(`SELECT rows_read::int, rows_duplicate::int FROM "${schema}".sync_runs WHERE id = $1`, [window.rowId]);
+      const run = await warehouse.pool.query(`SELECT rows_read::int, rows_duplicate::int FROM "${schema}".sync_runs WHERE id = $1`, [window.syncRunId]);
       assert.equal(run.rows[0].rows_duplicate, 20);
       assert.equal(run.rows[0].rows_read, window.inserted + 20);
       // The window's log line carries its wall time and, within it, the wait for the export (the benchmark reads both).
