@@ -19,10 +19,21 @@ export interface ConfigOptions {
 }
 
 export async function withConfig<T>(opts: ConfigOptions, work: (session: ConfigSession) => Promise<T>): Promise<T> {
+  return withConfigOnly(opts, async ({ config, logger, signal }) => {
+    // Each chain in flight pins a connection for its whole run; leave room for elections and health.
+    const warehouse = await openWarehouse({ databaseUrl: config.databaseUrl ?? undefined, logger, poolSize: Math.max(10, config.schedule.parallelChains + 4) });
+    try {
+      return await work({ config, warehouse, logger, signal });
+    } finally {
+      await warehouse.close();
+    }
+  });
+}
+
+/** The configuration, a logger and the signal, without opening the warehouse (`export --out` needs none). */
+export async function withConfigOnly<T>(opts: ConfigOptions, work: (session: Omit<ConfigSession, 'warehouse'>) => Promise<T>): Promise<T> {
   const logger = createLogger({ level: opts.verbose ? 'debug' : 'info' });
   const config = await loadConfig({ ...(opts.config ? { configPath: opts.config } : {}), env: process.env, onWarning: (message) => logger.warn(message) });
-  // Each chain in flight pins a connection for its whole run; leave room for elections and health.
-  const warehouse = await openWarehouse({ databaseUrl: config.databaseUrl ?? undefined, logger, poolSize: Math.max(10, config.schedule.parallelChains + 4) });
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     logger.warn(`${signal} received: stopping after rolling back the window in flight`);
@@ -31,10 +42,9 @@ export async function withConfig<T>(opts: ConfigOptions, work: (session: ConfigS
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    return await work({ config, warehouse, logger, signal: controller.signal });
+    return await work({ config, logger, signal: controller.signal });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await warehouse.close();
   }
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDbCommand } from './db-command.js';
 import { registerLoadFileCommand } from './load-file-command.js';
+import { registerExportCommand } from './export-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSimulatorCommand } from './simulator-command.js';
 import { registerCheckCommand } from './check-command.js';
@@ -35,6 +36,7 @@ export function buildProgram(): { program: Command; exitCode: () => number } {
   registerAbandonCommand(program);
   registerMigrateCommand(program);
   registerLoadFileCommand(program);
+  registerExportCommand(program);
   registerSimulatorCommand(program);
   registerDbCommand(program);
   return { program, exitCode: () => commandExitCode };

@@ -20,6 +20,7 @@ import type { SimulatorState } from './simulator.js';
 import { stateJson, taskJson } from './tasks.js';
 import { EXPORT_FIELDS, VOUCHER_TYPES, type Voucher } from './voucher.js';
 import { formatTimestamp } from './csv-dialect.js';
+import { RELATIVE_READINGS } from './segment.js';
 
 const isoDate = z.string().refine((s) => safeIso(s) !== null, 'must be an ISO 8601 datetime');
 const amount = z.string().regex(/^\d+(\.\d{1,2})?$/, 'must be a decimal amount such as "12.50"');
@@ -41,6 +42,7 @@ const bodies = {
   lock: z.object({ locked: z.boolean() }).strict(),
   expiry: z.object({ expiry: isoDate.nullable() }).strict(),
   faults: z.object({ rules: faultRulesSchema }).strict(),
+  relativeReading: z.object({ reading: z.enum(RELATIVE_READINGS) }).strict(),
   dialect: z
     .object({
       bom: z.boolean(),
@@ -102,6 +104,11 @@ export async function handleControlApi(sim: SimulatorState, req: IncomingMessage
         return sendJson(res, 200, { rules: [] });
       case 'GET /dialect':
         return sendJson(res, 200, sim.dialect);
+      case 'GET /relative-reading':
+        return sendJson(res, 200, { reading: sim.relativeReading });
+      case 'PUT /relative-reading':
+        sim.relativeReading = parse(bodies.relativeReading, await readJson(req)).reading;
+        return sendJson(res, 200, { reading: sim.relativeReading });
       case 'PUT /dialect': {
         const dialect = { ...DEFAULT_DIALECT, ...stripUndefined(parse(bodies.dialect, await readJson(req))) };
         const problem = dialectProblem(dialect);

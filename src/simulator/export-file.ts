@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvWriter, type CsvDialect, formatTimestamp } from './csv-dialect.js';
 import type { Dataset, Snapshot } from './dataset.js';
-import { matchesSegment, type Segment } from './segment.js';
+import { matchesSegment, type RelativeReading, type Segment } from './segment.js';
 import type { ExportFormat } from './task-request.js';
 import { EXPORT_FIELDS, type Voucher } from './voucher.js';
 
@@ -19,6 +19,8 @@ export interface ExportSpec {
   readonly dataset: Dataset;
   readonly snapshot: Snapshot;
   readonly segment: Segment | null;
+  /** How `relative_less_than` is read (the simulator's switch). */
+  readonly relativeReading?: RelativeReading;
   readonly format: ExportFormat;
   readonly dialect: CsvDialect;
   readonly seed: number;
@@ -30,10 +32,10 @@ export interface ExportResult {
 }
 
 /** The live vouchers of a snapshot selected by a segment (all of them without one). */
-export function* selectedVouchers(spec: Pick<ExportSpec, 'dataset' | 'snapshot' | 'segment'>): Generator<Voucher> {
+export function* selectedVouchers(spec: Pick<ExportSpec, 'dataset' | 'snapshot' | 'segment' | 'relativeReading'>): Generator<Voucher> {
   for (const voucher of spec.dataset.vouchers(spec.snapshot)) {
     if (voucher.deleted) continue;
-    if (spec.segment && !matchesSegment(spec.segment, voucher, spec.snapshot.at)) continue;
+    if (spec.segment && !matchesSegment(spec.segment, voucher, spec.snapshot.at, spec.relativeReading)) continue;
     yield voucher;
   }
 }

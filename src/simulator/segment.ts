@@ -8,14 +8,24 @@
  * - a null field fails every positive operator, while `is_not` and `does_not_contain` match it;
  * - `contains` is a case-sensitive substring; `is_date` compares UTC calendar days;
  * - `is_after_date`/`is_before_date` are strict, `is_between_date`/`is_between_number` inclusive;
- * - `relative_less_than`: |field − now| < N units; `relative_greater_than`: |field − now| > N units,
- *   with month/year steps in UTC calendar months clamped to the month's last day;
+ * - `relative_less_than`: by default |field − now| < N units (`around-now`), or, switched to the
+ *   reference's own reading (`since`), field > now − N units with no upper bound (a future date
+ *   matches); `relative_greater_than` is its complement either way; month/year steps in UTC
+ *   calendar months clamped to the month's last day;
  * - an empty `rules` array matches everything; unknown or unused keys are rejected (so a client
  *   relying on an unsupported option notices).
  */
 import { exportField, type Voucher } from './voucher.js';
 
 export type Join = 'all' | 'any';
+
+/**
+ * How `relative_less_than` reads "within N units" (reference §6.4 marks it inferred): `around-now`
+ * is |field − now| < N, `since` is field > now − N (no upper bound). Switchable, so that a client
+ * can be shown to mean the same under both.
+ */
+export const RELATIVE_READINGS = ['around-now', 'since'] as const;
+export type RelativeReading = (typeof RELATIVE_READINGS)[number];
 export const OPERATORS = [
   'is', 'is_not', 'contains', 'does_not_contain', 'is_date', 'is_after_date', 'is_before_date',
   'is_between_date', 'is_between_number', 'relative_less_than', 'relative_greater_than',
@@ -265,7 +275,7 @@ export function parseSegment(raw: unknown, expect: { index: string; chainId: num
 
 const DAY = 86400;
 
-function matchesRule(rule: SegmentRule, voucher: Voucher, now: number): boolean {
+function matchesRule(rule: SegmentRule, voucher: Voucher, now: number, reading: RelativeReading): boolean {
   const field = exportField(rule.fieldName);
   const v = field ? field.value(voucher) : null;
   switch (rule.operator) {
@@ -293,15 +303,15 @@ function matchesRule(rule: SegmentRule, voucher: Voucher, now: number): boolean 
     case 'relative_less_than':
     case 'relative_greater_than': {
       const lo = addUnits(now, -rule.timeAmount, rule.timeFactor);
-      const hi = addUnits(now, rule.timeAmount, rule.timeFactor);
+      const hi = reading === 'since' ? Infinity : addUnits(now, rule.timeAmount, rule.timeFactor);
       return rule.operator === 'relative_less_than' ? lo < v && v < hi : v < lo || v > hi;
     }
   }
 }
 
 /** True when the voucher matches the segment at virtual time `nowSeconds` (epoch seconds). */
-export function matchesSegment(segment: Segment, voucher: Voucher, nowSeconds: number): boolean {
+export function matchesSegment(segment: Segment, voucher: Voucher, nowSeconds: number, reading: RelativeReading = 'around-now'): boolean {
   if (segment.rules.length === 0) return true;
-  const test = (rule: SegmentRule): boolean => matchesRule(rule, voucher, nowSeconds);
+  const test = (rule: SegmentRule): boolean => matchesRule(rule, voucher, nowSeconds, reading);
   return segment.join === 'all' ? segment.rules.every(test) : segment.rules.some(test);
 }

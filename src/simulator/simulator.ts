@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { TokenTable, type AccessToken } from './auth.js';
 import { VirtualClock } from './clock.js';
 import { handleControlApi } from './control-api.js';
+import type { RelativeReading } from './segment.js';
 import { CsvWriter, DEFAULT_DIALECT, type CsvDialect } from './csv-dialect.js';
 import { Dataset } from './dataset.js';
 import { csvChunks, selectedVouchers } from './export-file.js';
@@ -51,6 +52,8 @@ export interface SimulatorOptions {
   /** Where export files are rendered; default a fresh temp folder, removed on close. */
   readonly storageDir?: string;
   readonly dialect: CsvDialect;
+  /** How `relative_less_than` is read: |field − now| < N (`around-now`, default) or field > now − N (`since`). */
+  readonly relativeReading: RelativeReading;
   readonly faults: readonly FaultRule[];
   readonly tickMs: number;
   readonly logger: Logger;
@@ -68,6 +71,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   urlTtlSeconds: 3600,
   executeTimeoutMs: 15 * 60_000,
   dialect: DEFAULT_DIALECT,
+  relativeReading: 'around-now',
   faults: [],
   tickMs: 20,
   logger: silentLogger,
@@ -84,6 +88,7 @@ export interface SimulatorState {
   readonly tokens: TokenTable;
   readonly adminToken: string;
   dialect: CsvDialect;
+  relativeReading: RelativeReading;
 }
 
 export interface Simulator {
@@ -101,6 +106,8 @@ export interface Simulator {
   setFaults(rules: readonly FaultRule[]): void;
   calls(): Record<FaultPoint, number>;
   setDialect(dialect: Partial<CsvDialect>): void;
+  /** Switches how later exports read `relative_less_than`. */
+  setRelativeReading(reading: RelativeReading): void;
   /** The chain's live vouchers, exactly the set an unfiltered export would hold now. */
   groundTruth(chainId: number): Generator<Voucher>;
   /** The same set as the CSV text of an unfiltered export in the default dialect. */
@@ -140,6 +147,7 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
     adminToken: new Rng(options.seed, 0xad).hex(24),
     storage: new Storage(storageDir, () => baseUrl),
     dialect: options.dialect,
+    relativeReading: options.relativeReading,
     tasks: new TaskStore({
       clock,
       dataset,
@@ -148,6 +156,7 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
       seed: options.seed,
       taskDurationMs: options.taskDurationMs,
       dialect: () => state.dialect,
+      relativeReading: () => state.relativeReading,
       onError: (error) => options.logger.error('export rendering failed', { error }),
     }),
   };
@@ -191,6 +200,9 @@ export async function startSimulator(overrides: Partial<SimulatorOptions> = {}):
       }),
     setFaults: (rules) => faults.set(rules),
     calls: () => faults.calls(),
+    setRelativeReading: (reading) => {
+      state.relativeReading = reading;
+    },
     setDialect: (dialect) => {
       const next = { ...DEFAULT_DIALECT, ...dialect };
       new CsvWriter(next, options.seed); // throws now on a column it cannot drop, not in every later export

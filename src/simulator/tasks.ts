@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { CsvDialect } from './csv-dialect.js';
+import type { RelativeReading } from './segment.js';
 import type { Dataset } from './dataset.js';
 import { writeExportFile } from './export-file.js';
 import type { FaultPlan } from './faults.js';
@@ -54,6 +55,7 @@ export interface TaskStoreOptions {
   readonly seed: number;
   readonly taskDurationMs: number;
   readonly dialect: () => CsvDialect;
+  readonly relativeReading: () => RelativeReading;
   readonly onError: (error: unknown) => void;
 }
 
@@ -170,7 +172,7 @@ export class TaskStore {
     const snapshot = dataset.snapshot(task.request.chain, Math.floor(now / 1000));
     const file = this.fileOf(task);
     const render = writeExportFile(
-      { dataset, snapshot, segment: task.request.segment, format: task.request.format, dialect: this.options.dialect(), seed: this.options.seed },
+      { dataset, snapshot, segment: task.request.segment, relativeReading: this.options.relativeReading(), format: task.request.format, dialect: this.options.dialect(), seed: this.options.seed },
       file,
     ).then(
       (result) => {
