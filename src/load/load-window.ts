@@ -301,7 +301,7 @@ async function deleteWhatIsGone(
   const deletions = await reconcileDeletions(
     input.client,
     input.tables,
-    { chainId: input.chainId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows },
+    { chainId: input.chainId, syncRunId: input.syncRunId, exportedAt: input.exportedAt, validUntil, rowsInExport: stats.rows },
     { ...input.reconcile, isComplete: () => incomplete === null },
   );
   return { deletions, incomplete };

@@ -121,7 +121,7 @@ async function mergeBatches(input: MergeBatchesInput, batches: StagedBatches): P
       if (batches.rejectIdsSql) await client.query(`INSERT INTO ${EXPORT_IDS_TABLE} (reject_id) ${batches.rejectIdsSql}`);
 
       if (stats.header) {
-        const merged = await upsertVouchers(client, input.tables.vouchers, {
+        const merged = await upsertVouchers(client, input.tables, {
           chainId: input.chainId,
           syncRunId: input.syncRunId,
           exportedAt: input.exportedAt,

@@ -10,6 +10,7 @@
  */
 import type { ClientBase } from 'pg';
 import { EXPORT_IDS_TABLE } from './export-ids.js';
+import { versionWrittenRows } from './voucher-history.js';
 import type { WarehouseTables } from '../warehouse/tables.js';
 
 export interface ReconcileOptions {
@@ -21,6 +22,8 @@ export interface ReconcileOptions {
 
 export interface ReconcileParams {
   readonly chainId: number;
+  /** The run that deletes: voucher_history's version of each deletion names it. */
+  readonly syncRunId: number;
   readonly exportedAt: Date;
   /** Versions after this (Spaaza's clock) are wrong: such rows count as older than any export. */
   readonly validUntil: Date;
@@ -85,13 +88,18 @@ async function reconcile(
   const tooMany = params.rowsInExport === 0 || candidates > options.maxDeleteRatio * live;
   if (tooMany && !options.allowMassDelete) return keep('guard', true);
 
-  const { rowCount } = await client.query(
-    // The deletion is a version of the row as of this export, so no older export can revive it.
-    `UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now(), source_exported_at = $2
-     WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})`,
-    [params.chainId, params.exportedAt, params.validUntil],
+  const { rows } = await client.query<{ n: string }>(
+    // The deletion is a version of the row as of this export, so no older export can revive it;
+    // voucher_history records it as one, in the same statement.
+    `WITH deleted AS (
+       UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now(), source_exported_at = $2
+       WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})
+       RETURNING t.*
+     )${versionWrittenRows(tables.voucherHistory, { written: 'deleted', runParam: '$4' })}
+     SELECT count(*) AS n FROM deleted`,
+    [params.chainId, params.exportedAt, params.validUntil, params.syncRunId],
   );
-  const deleted = rowCount ?? 0;
+  const deleted = Number(rows[0]!.n);
   return { liveBefore: live, liveAfter: live - deleted, deleted, refused: false, skippedBecause: null, candidates };
 }
 

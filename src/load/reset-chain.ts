@@ -40,6 +40,7 @@ export async function resetChain(client: ClientBase, tables: WarehouseTables, in
     const clearFullRefresh = (state[0]?.last_full_refresh_at ?? null) !== null && state[0]!.last_full_refresh_at! > input.restampAfter;
     const vouchers = await client.query(`UPDATE ${tables.vouchers} SET source_exported_at = $3 WHERE chain_id = $1 AND source_exported_at > $2`, [input.chainId, input.restampAfter, input.restampTo]);
     const campaigns = await client.query(`UPDATE ${tables.campaigns} SET source_exported_at = $3 WHERE chain_id = $1 AND source_exported_at > $2`, [input.chainId, input.restampAfter, input.restampTo]);
+    await restampHistory(client, tables, input);
     const restamped = vouchers.rowCount ?? 0;
     const summary =
       `watermark moved from ${iso(previous)} to ${iso(input.watermark)}` +
@@ -63,4 +64,20 @@ export async function resetChain(client: ClientBase, tables: WarehouseTables, in
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
+}
+
+/**
+ * voucher_history after the same restamp: versions that began and ended after the clock never
+ * held, and go; the current version dated after it now starts at the new version, and the
+ * version a dated-ahead one closed ends there.
+ */
+async function restampHistory(client: ClientBase, tables: WarehouseTables, input: ResetInput): Promise<void> {
+  const values = [input.chainId, input.restampAfter, input.restampTo];
+  await client.query(`DELETE FROM ${tables.voucherHistory} WHERE chain_id = $1 AND valid_from > $2 AND valid_to IS NOT NULL`, values);
+  await client.query(
+    `UPDATE ${tables.voucherHistory}
+     SET valid_from = CASE WHEN valid_from > $2 THEN $3 ELSE valid_from END, valid_to = CASE WHEN valid_to > $2 THEN $3 ELSE valid_to END
+     WHERE chain_id = $1 AND (valid_from > $2 OR valid_to > $2)`,
+    values,
+  );
 }

@@ -5,6 +5,7 @@
  * export never overwrites a newer one. Columns the file does not have keep their stored values.
  * A stored version after `validUntil` (Spaaza's clock) cannot be right, since no export comes from
  * the future: a wrong clock reading of an older version set it, and any export replaces it.
+ * Every row written is versioned in voucher_history by the same statement (voucher-history.ts).
  *
  * Two shortcuts, each taken only when it cannot change the outcome: a batch whose ids are known
  * to be distinct skips the deduplicating sort, and a chain with no rows at all (its first load,
@@ -13,6 +14,8 @@
 import type { ClientBase } from 'pg';
 import type { StagedRows } from '../voucher/staged-export.js';
 import { CONTENT_COLUMNS } from '../voucher/voucher-table.js';
+import type { WarehouseTables } from '../warehouse/tables.js';
+import { versionWrittenRows } from './voucher-history.js';
 
 export interface UpsertCounts {
   readonly inserted: number;
@@ -32,12 +35,13 @@ export interface StatusChange {
 
 export async function upsertVouchers(
   client: ClientBase,
-  table: string,
+  tables: Pick<WarehouseTables, 'vouchers' | 'voucherHistory'>,
   params: { chainId: number; syncRunId: number; exportedAt: Date; validUntil: Date; present: ReadonlySet<string> },
   shortcuts: { idsDistinct: boolean; chainEmpty: boolean },
   detail: boolean,
   staged: StagedRows,
 ): Promise<UpsertCounts> {
+  const table = tables.vouchers;
   const columns = CONTENT_COLUMNS.filter((c) => params.present.has(c.name)).map((c) => c.name);
   const assign = columns.map((c) => `${c} = EXCLUDED.${c}`);
   const stored = [...columns.map((c) => `v.${c}`), 'v.extra', 'v.deleted_at'];
@@ -47,8 +51,9 @@ export async function upsertVouchers(
       WHERE (v.source_exported_at <= EXCLUDED.source_exported_at
              AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')}))
          OR v.source_exported_at > $4::timestamptz
-      RETURNING (xmax = 0) AS inserted`;
-  const returning = shortcuts.chainEmpty ? 'RETURNING true AS inserted' : upsertClause;
+      RETURNING (xmax = 0) AS inserted, *`;
+  // Each written row whole, as it now is: the new version voucher_history records.
+  const returning = shortcuts.chainEmpty ? 'RETURNING true AS inserted, *' : upsertClause;
   // Every part of one statement sees the table as it was before it: joined with what the upsert
   // wrote, `vouchers` still gives each written row's old status and deletion (a dry run's report).
   const distinct = `(SELECT count(*) FROM ${shortcuts.idsDistinct ? `(${staged.rows}) s` : 'src'})`;
@@ -67,8 +72,8 @@ export async function upsertVouchers(
     )${shortcuts.chainEmpty ? '' : `, fresh AS (${changedRows(table, columns)})`}, written AS (
       INSERT INTO ${table} AS v (chain_id, voucher_id, ${[...columns, 'extra', 'first_seen_run_id', 'last_seen_run_id', 'source_exported_at', 'updated_at', 'deleted_at'].join(', ')})
       SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM ${shortcuts.chainEmpty ? 'src' : 'fresh'}
-      ${detail ? returning.replace(/AS inserted$/, 'AS inserted, voucher_id, status') : returning}
-    )
+      ${returning}
+    )${versionWrittenRows(tables.voucherHistory, { flagsInserted: true, allNew: shortcuts.chainEmpty })}
     ${summary}`;
   const values = [params.chainId, params.syncRunId, params.exportedAt, ...(shortcuts.chainEmpty ? [] : [params.validUntil])];
   if (detail) return detailedCounts(await client.query(query, values), client, shortcuts, staged);

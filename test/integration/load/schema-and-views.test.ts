@@ -2,7 +2,7 @@
 // views give the hand-computed answers on a small fixture.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BOOKKEEPING_COLUMNS, DERIVED_COLUMNS, VOUCHER_COLUMNS, VOUCHER_KEY } from '../../../src/voucher/voucher-table.js';
+import { BOOKKEEPING_COLUMNS, CONTENT_COLUMNS, DERIVED_COLUMNS, VOUCHER_COLUMNS, VOUCHER_KEY } from '../../../src/voucher/voucher-table.js';
 import { migrateToLatest } from '../../../src/warehouse/migrate.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { loadCsv } from '../../support/load.js';
@@ -34,7 +34,7 @@ describe('migrations', () => {
     await withSchema(warehouse, t, async (schema) => {
       const again = await migrateToLatest(warehouse.db, schema);
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.current, ['0001_warehouse', '0002_full_refresh_counts', '0003_schedule_leases', '0004_trust', '0005_operations', '0006_indexes_by_measurement', '0007_brin_without_expiry', '0008_brin_on_version_only']);
+      assert.deepEqual(again.current, ['0001_warehouse', '0002_full_refresh_counts', '0003_schedule_leases', '0004_trust', '0005_operations', '0006_indexes_by_measurement', '0007_brin_without_expiry', '0008_brin_on_version_only', '0009_export_runs', '0010_voucher_history']);
     });
   });
 
@@ -60,6 +60,27 @@ describe('migrations', () => {
         [`"${schema}".vouchers`],
       );
       assert.deepEqual(key.map((k) => k.name), [...VOUCHER_KEY]);
+    });
+  });
+
+  it('give voucher_history a column for every content column of the declared voucher table, of its type', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const { rows: columns } = await warehouse.pool.query<{ name: string; type: string }>(
+        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+         FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        [`"${schema}".voucher_history`],
+      );
+      const sqlType: Record<string, string> = { bigint: 'bigint', integer: 'integer', numeric: 'numeric', text: 'text', boolean: 'boolean', timestamptz: 'timestamp with time zone', jsonb: 'jsonb' };
+      assert.deepEqual(columns, [
+        { name: 'chain_id', type: 'bigint' },
+        { name: 'voucher_id', type: 'bigint' },
+        { name: 'valid_from', type: 'timestamp with time zone' },
+        { name: 'valid_to', type: 'timestamp with time zone' },
+        ...CONTENT_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]! })),
+        { name: 'extra', type: 'jsonb' },
+        { name: 'deleted', type: 'boolean' },
+        { name: 'sync_run_id', type: 'bigint' },
+      ]);
     });
   });
 
