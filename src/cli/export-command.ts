@@ -148,12 +148,13 @@ async function writeExport(opts: ExportOptions, run: Parameters<typeof runExport
   const consume = Object.assign(
     async (file: ExportFile) => {
       started = true;
-      const counter = { records: 0 };
+      const counter = { records: 0, uneven: 0 };
       const body = Readable.from(file.body);
       const sink = partial ? createWriteStream(partial, { mode: 0o600 }) : toStandardOutput;
       if (opts.format === 'json') await pipeline(body, ...jsonLines(counter), sink);
       else await pipeline(body, sink);
-      return { bytes: file.bytes(), records: opts.format === 'json' ? counter.records : undefined, warning: unprovenWarning(file) };
+      const uneven = counter.uneven > 0 ? `${counter.uneven} record(s) have a field count other than the header's (their extra fields are under _extra_fields)` : null;
+      return { bytes: file.bytes(), records: opts.format === 'json' ? counter.records : undefined, warning: [unprovenWarning(file), uneven].filter(Boolean).join('; ') || null };
     },
     // Once bytes reached standard output they cannot be taken back: no second attempt then.
     { canRetry: () => !(toStdout && started) },
@@ -174,24 +175,62 @@ async function writeExport(opts: ExportOptions, run: Parameters<typeof runExport
   }
 }
 
-/** Standard output as a pipeline's end, with its backpressure, never ended (it outlives the export). */
+/**
+ * Standard output as a pipeline's end, with its backpressure, never ended (it outlives the
+ * export). A reader gone (`| head`: EPIPE) fails the export like any write error, not the process.
+ */
 async function toStandardOutput(source: AsyncIterable<Buffer | string>): Promise<void> {
-  for await (const chunk of source) {
-    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  let failed: Error | null = null;
+  const onError = (error: Error) => (failed ??= error);
+  process.stdout.on('error', onError);
+  try {
+    for await (const chunk of source) {
+      if (failed) throw failed;
+      // once() rejects when 'error' comes while it waits.
+      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    }
+    if (failed) throw failed;
+  } finally {
+    process.stdout.off('error', onError);
   }
 }
 
-/** CSV records → one JSON object per line, the header's names as keys, values as Spaaza wrote them. */
-function jsonLines(counter: { records: number }): [Transform, Transform] {
-  const parser = parse({ columns: true, bom: true, relax_column_count: true, skip_empty_lines: true });
+/**
+ * CSV records → one JSON object per line, the header's names as keys, values as Spaaza wrote
+ * them. Read as the sync reads (a stray quote inside a field is data); nothing is dropped: a
+ * repeated header name gets `_2`, `_3` (as `extra` does), fields beyond the header go under
+ * `_extra_fields`, and records whose field count differs from the header's are counted.
+ */
+function jsonLines(counter: { records: number; uneven: number }): [Transform, Transform] {
+  const parser = parse({ bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true });
+  let names: string[] | null = null;
   const toLines = new Transform({
     writableObjectMode: true,
-    transform(record: Record<string, string>, _encoding, done) {
+    transform(fields: string[], _encoding, done) {
+      if (names === null) {
+        names = uniqueNames(fields);
+        return done();
+      }
       counter.records += 1;
+      if (fields.length !== names.length) counter.uneven += 1;
+      const record: Record<string, unknown> = {};
+      names.forEach((name, i) => {
+        if (i < fields.length) record[name] = fields[i];
+      });
+      if (fields.length > names.length) record._extra_fields = fields.slice(names.length);
       done(null, `${JSON.stringify(record)}\n`);
     },
   });
   return [parser, toLines];
+}
+
+function uniqueNames(header: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return header.map((name) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}_${n}`;
+  });
 }
 
 /** Loads the export under the chain's lock, as a run of mode `export`. */

@@ -90,12 +90,12 @@ async function reconcile(
 
   const { rows } = await client.query<{ n: string }>(
     // The deletion is a version of the row as of this export, so no older export can revive it;
-    // voucher_history records it as one, in the same statement.
+    // voucher_versions records it as one, in the same statement.
     `WITH deleted AS (
        UPDATE ${tables.vouchers} AS t SET deleted_at = now(), updated_at = now(), source_exported_at = $2
        WHERE (t.chain_id, t.voucher_id) IN (SELECT v.chain_id, v.voucher_id ${unseen})
        RETURNING t.*
-     )${versionWrittenRows(tables.voucherHistory, { written: 'deleted', runParam: '$4' })}
+     )${versionWrittenRows(tables.voucherVersions, { written: 'deleted', params: { chain: '$1', run: '$4', exportedAt: '$2' } })}
      SELECT count(*) AS n FROM deleted`,
     [params.chainId, params.exportedAt, params.validUntil, params.syncRunId],
   );

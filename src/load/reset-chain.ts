@@ -67,17 +67,23 @@ export async function resetChain(client: ClientBase, tables: WarehouseTables, in
 }
 
 /**
- * voucher_history after the same restamp: versions that began and ended after the clock never
- * held, and go; the current version dated after it now starts at the new version, and the
- * version a dated-ahead one closed ends there.
+ * voucher_versions after the same restamp: of a voucher's versions dated after the clock, only
+ * the last is what `vouchers` holds; it now starts at the new version (or just after the
+ * voucher's last version before the bound, which may be later: it must stay the last), and the
+ * others, which never held, go.
  */
 async function restampHistory(client: ClientBase, tables: WarehouseTables, input: ResetInput): Promise<void> {
   const values = [input.chainId, input.restampAfter, input.restampTo];
-  await client.query(`DELETE FROM ${tables.voucherHistory} WHERE chain_id = $1 AND valid_from > $2 AND valid_to IS NOT NULL`, values);
   await client.query(
-    `UPDATE ${tables.voucherHistory}
-     SET valid_from = CASE WHEN valid_from > $2 THEN $3 ELSE valid_from END, valid_to = CASE WHEN valid_to > $2 THEN $3 ELSE valid_to END
-     WHERE chain_id = $1 AND (valid_from > $2 OR valid_to > $2)`,
+    `DELETE FROM ${tables.voucherVersions} h WHERE h.chain_id = $1 AND h.valid_from > $2
+       AND EXISTS (SELECT 1 FROM ${tables.voucherVersions} n WHERE n.chain_id = h.chain_id AND n.voucher_id = h.voucher_id AND n.valid_from > h.valid_from)`,
+    values.slice(0, 2),
+  );
+  await client.query(
+    `UPDATE ${tables.voucherVersions} h
+     SET valid_from = greatest($3::timestamptz, (SELECT max(p.valid_from) + interval '1 millisecond' FROM ${tables.voucherVersions} p
+                                                WHERE p.chain_id = h.chain_id AND p.voucher_id = h.voucher_id AND p.valid_from <= $2))
+     WHERE h.chain_id = $1 AND h.valid_from > $2`,
     values,
   );
 }

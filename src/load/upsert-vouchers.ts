@@ -5,7 +5,7 @@
  * export never overwrites a newer one. Columns the file does not have keep their stored values.
  * A stored version after `validUntil` (Spaaza's clock) cannot be right, since no export comes from
  * the future: a wrong clock reading of an older version set it, and any export replaces it.
- * Every row written is versioned in voucher_history by the same statement (voucher-history.ts).
+ * Every row written is versioned in voucher_versions by the same statement (voucher-history.ts).
  *
  * Two shortcuts, each taken only when it cannot change the outcome: a batch whose ids are known
  * to be distinct skips the deduplicating sort, and a chain with no rows at all (its first load,
@@ -35,7 +35,7 @@ export interface StatusChange {
 
 export async function upsertVouchers(
   client: ClientBase,
-  tables: Pick<WarehouseTables, 'vouchers' | 'voucherHistory'>,
+  tables: Pick<WarehouseTables, 'vouchers' | 'voucherVersions'>,
   params: { chainId: number; syncRunId: number; exportedAt: Date; validUntil: Date; present: ReadonlySet<string> },
   shortcuts: { idsDistinct: boolean; chainEmpty: boolean },
   detail: boolean,
@@ -73,7 +73,7 @@ export async function upsertVouchers(
       INSERT INTO ${table} AS v (chain_id, voucher_id, ${[...columns, 'extra', 'first_seen_run_id', 'last_seen_run_id', 'source_exported_at', 'updated_at', 'deleted_at'].join(', ')})
       SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM ${shortcuts.chainEmpty ? 'src' : 'fresh'}
       ${returning}
-    )${versionWrittenRows(tables.voucherHistory, { flagsInserted: true, allNew: shortcuts.chainEmpty })}
+    )${versionWrittenRows(tables.voucherVersions, { allNew: shortcuts.chainEmpty })}
     ${summary}`;
   const values = [params.chainId, params.syncRunId, params.exportedAt, ...(shortcuts.chainEmpty ? [] : [params.validUntil])];
   if (detail) return detailedCounts(await client.query(query, values), client, shortcuts, staged);

@@ -1,46 +1,39 @@
 /**
- * voucher_history, written in the statement that changes `vouchers`: the change's rows (a CTE
- * holding each written row whole, as it now is) close their voucher's current version and add
- * the new one, valid from the export's time. A version dated after the new one (a wrong clock
- * reading stamped it, and an older export replaces it: see upsertVouchers) is closed where it
- * starts: it never held. The same export written twice (a version with that valid_from already)
- * replaces the version's content rather than adding one.
+ * voucher_versions, written in the statement that changes `vouchers`: each row the change wrote
+ * (a CTE holding it whole, as it now is) becomes a version valid from the export's time, until
+ * the next version (the view voucher_history derives valid_to). Versions are never updated:
+ * closing the old one in place cost more than the rest of a re-sync's merge. Versions dated after
+ * the export that replaces them can only come from a wrong clock reading (an older export
+ * replaces a version only then: see upsertVouchers); they never held, and are dropped, found
+ * through the BRIN index on valid_from. The same export written twice (a version with that
+ * valid_from already) replaces the version's content rather than adding one.
  */
 import { CONTENT_COLUMNS } from '../voucher/voucher-table.js';
 
 const VERSION_COLUMNS = [...CONTENT_COLUMNS.map((c) => c.name), 'extra'];
 
-/**
- * The CTEs (to follow a `WITH … written AS (…)` list) that version the rows of `written`, whose
- * columns are those of `vouchers`; `$1` is the chain, `runParam` the run.
- */
-export function versionWrittenRows(
-  history: string,
-  options: {
-    /** The CTE of written rows (default `written`). */
-    readonly written?: string;
-    /** The parameter holding the run's id (default `$2`). */
-    readonly runParam?: string;
-    /** The rows carry the upsert's `inserted`: those just inserted have no version to close. */
-    readonly flagsInserted?: boolean;
-    /** Every row is new (the chain's first load): nothing to close at all. */
-    readonly allNew?: boolean;
-  } = {},
-): string {
-  const { written = 'written', runParam = '$2', flagsInserted = false, allNew = false } = options;
-  const closed = allNew
+export interface VersionOptions {
+  /** The CTE of written rows, with the columns of `vouchers` (default `written`). */
+  readonly written?: string;
+  /** The parameters holding the chain, the run and the export's time. */
+  readonly params?: { readonly chain: string; readonly run: string; readonly exportedAt: string };
+  /** Every row is new (the chain's first load): no version can be dated after it. */
+  readonly allNew?: boolean;
+}
+
+/** The CTEs, to follow a `WITH … written AS (…)` list, that version the rows of `written`. */
+export function versionWrittenRows(versions: string, options: VersionOptions = {}): string {
+  const { written = 'written', params = { chain: '$1', run: '$2', exportedAt: '$3' }, allNew = false } = options;
+  const dropped = allNew
     ? ''
-    : `, closed_versions AS (
-      UPDATE ${history} AS h
-      SET valid_to = CASE WHEN h.valid_from < w.source_exported_at THEN w.source_exported_at ELSE h.valid_from END
-      FROM ${written} w
-      WHERE h.chain_id = $1 AND h.voucher_id = w.voucher_id AND h.valid_to IS NULL AND h.valid_from <> w.source_exported_at
-        ${flagsInserted ? 'AND NOT w.inserted' : ''}
+    : `, never_held AS (
+      DELETE FROM ${versions} h
+      WHERE h.chain_id = ${params.chain} AND h.valid_from > ${params.exportedAt}::timestamptz AND h.voucher_id IN (SELECT voucher_id FROM ${written})
       RETURNING 1
     )`;
-  return `${closed}, new_versions AS (
-      INSERT INTO ${history} AS h (chain_id, voucher_id, valid_from, ${VERSION_COLUMNS.join(', ')}, deleted, sync_run_id)
-      SELECT $1, w.voucher_id, w.source_exported_at, ${VERSION_COLUMNS.map((c) => `w.${c}`).join(', ')}, w.deleted_at IS NOT NULL, ${runParam}::bigint FROM ${written} w
+  return `${dropped}, new_versions AS (
+      INSERT INTO ${versions} AS h (chain_id, voucher_id, valid_from, ${VERSION_COLUMNS.join(', ')}, deleted, sync_run_id)
+      SELECT ${params.chain}, w.voucher_id, w.source_exported_at, ${VERSION_COLUMNS.map((c) => `w.${c}`).join(', ')}, w.deleted_at IS NOT NULL, ${params.run}::bigint FROM ${written} w
       ON CONFLICT (chain_id, voucher_id, valid_from) DO UPDATE SET
         ${[...VERSION_COLUMNS, 'deleted', 'sync_run_id'].map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
       RETURNING 1

@@ -38,6 +38,7 @@ export interface PlannedExport {
  * Spaaza's clock, never this machine's). Throws ExportFilterError before anything is sent.
  */
 export async function planExport(api: TasksClient, chainId: number, filters: ExportFilters): Promise<PlannedExport> {
+  exportSegment(filters, new Date()); // bad filters are refused before anything is sent, even the clock's read
   if (api.serverNow() === null) await api.listTasks({ action: 'export', limit: 1, offset: 0 });
   const spaazaNow = api.spaazaClock().now;
   const segment = exportSegment(filters, spaazaNow);

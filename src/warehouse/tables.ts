@@ -4,7 +4,7 @@ import { assertSchemaName } from './migrate.js';
 export interface WarehouseTables {
   readonly schema: string;
   readonly vouchers: string;
-  readonly voucherHistory: string;
+  readonly voucherVersions: string;
   readonly campaigns: string;
   readonly voucherRejects: string;
   readonly syncRuns: string;
@@ -18,7 +18,7 @@ export function warehouseTables(schema: string): WarehouseTables {
   return {
     schema,
     vouchers: `${q}.vouchers`,
-    voucherHistory: `${q}.voucher_history`,
+    voucherVersions: `${q}.voucher_versions`,
     campaigns: `${q}.campaigns`,
     voucherRejects: `${q}.voucher_rejects`,
     syncRuns: `${q}.sync_runs`,

@@ -63,24 +63,21 @@ describe('migrations', () => {
     });
   });
 
-  it('give voucher_history a column for every content column of the declared voucher table, of its type', async (t) => {
+  it('give voucher_versions and voucher_history a column for every content column of the declared voucher table, of its type', async (t) => {
     await withSchema(warehouse, t, async (schema) => {
-      const { rows: columns } = await warehouse.pool.query<{ name: string; type: string }>(
-        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
-         FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-        [`"${schema}".voucher_history`],
-      );
+      const columnsOf = async (relation: string) =>
+        (
+          await warehouse.pool.query<{ name: string; type: string }>(
+            `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+             FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+            [`"${schema}".${relation}`],
+          )
+        ).rows;
       const sqlType: Record<string, string> = { bigint: 'bigint', integer: 'integer', numeric: 'numeric', text: 'text', boolean: 'boolean', timestamptz: 'timestamp with time zone', jsonb: 'jsonb' };
-      assert.deepEqual(columns, [
-        { name: 'chain_id', type: 'bigint' },
-        { name: 'voucher_id', type: 'bigint' },
-        { name: 'valid_from', type: 'timestamp with time zone' },
-        { name: 'valid_to', type: 'timestamp with time zone' },
-        ...CONTENT_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]! })),
-        { name: 'extra', type: 'jsonb' },
-        { name: 'deleted', type: 'boolean' },
-        { name: 'sync_run_id', type: 'bigint' },
-      ]);
+      const content = [...CONTENT_COLUMNS.map((c) => ({ name: c.name, type: sqlType[c.type]! })), { name: 'extra', type: 'jsonb' }, { name: 'deleted', type: 'boolean' }, { name: 'sync_run_id', type: 'bigint' }];
+      const key = [{ name: 'chain_id', type: 'bigint' }, { name: 'voucher_id', type: 'bigint' }, { name: 'valid_from', type: 'timestamp with time zone' }];
+      assert.deepEqual(await columnsOf('voucher_versions'), [...key, ...content]);
+      assert.deepEqual(await columnsOf('voucher_history'), [...key, { name: 'valid_to', type: 'timestamp with time zone' }, ...content]);
     });
   });
 
@@ -99,7 +96,7 @@ describe('migrations', () => {
       );
       assert.deepEqual(rows, [], 'undocumented objects');
       const views = await warehouse.pool.query(`SELECT table_name FROM information_schema.views WHERE table_schema = $1 ORDER BY 1`, [schema]);
-      assert.deepEqual(views.rows.map((r) => r.table_name), ['campaign_redemption', 'voucher_daily', 'vouchers_current']);
+      assert.deepEqual(views.rows.map((r) => r.table_name), ['campaign_redemption', 'voucher_daily', 'voucher_history', 'vouchers_current']);
     });
   });
 });

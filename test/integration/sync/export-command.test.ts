@@ -151,11 +151,15 @@ describe('spaaza-sync export', () => {
         { at: 'storage', calls: [1], action: { kind: 'reset', afterBytes: 200 } },
         { at: 'storage', calls: [2], action: { kind: 'truncate' } },
       ]);
+      // A repeated column name loses nothing: the repeat is note_2, as in vouchers.extra.
+      h.sim.setDialect({ extraColumn: 'note', duplicateExtraColumn: true });
       const out = path.join(dir, 'redeemed.jsonl');
       const run = await h.cli(['export', '--redeemed-within', '24h', '--out', out, '--format', 'json', '--json'], { SPAAZA_HTTP_RETRIES: '3' });
       assert.equal(run.code, 0, run.stderr);
       const records = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
       assert.deepEqual(records.map((r) => Number(r.id)).sort((a, b) => a - b), truth(h, chainId, FILTERS[0]!.means));
+      assert.ok(records.every((r) => 'note' in r && 'note_2' in r), `both note columns are kept: ${JSON.stringify(records[0])}`);
+      h.sim.setDialect({});
       assert.equal((JSON.parse(run.stdout) as { records: number }).records, records.length);
       assert.ok(h.sim.calls().storage >= 3, 'the download was tried three times');
       h.sim.setFaults([]);
