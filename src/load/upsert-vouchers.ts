@@ -73,7 +73,7 @@ export async function upsertVouchers(
       INSERT INTO ${table} AS v (chain_id, voucher_id, ${[...columns, 'extra', 'first_seen_run_id', 'last_seen_run_id', 'source_exported_at', 'updated_at', 'deleted_at'].join(', ')})
       SELECT $1, voucher_id, ${[...columns, "coalesce(extra, '{}'::jsonb)", '$2', '$2', '$3', 'now()', 'NULL'].join(', ')} FROM ${shortcuts.chainEmpty ? 'src' : 'fresh'}
       ${returning}
-    )${versionWrittenRows(tables.voucherVersions, { allNew: shortcuts.chainEmpty })}
+    )${versionWrittenRows(tables.voucherVersions, shortcuts.chainEmpty ? { noneAhead: true } : { replacedAhead: 'fresh' })}
     ${summary}`;
   const values = [params.chainId, params.syncRunId, params.exportedAt, ...(shortcuts.chainEmpty ? [] : [params.validUntil])];
   if (detail) return detailedCounts(await client.query(query, values), client, shortcuts, staged);
@@ -94,7 +94,9 @@ export async function upsertVouchers(
 function changedRows(table: string, columns: readonly string[]): string {
   const stored = [...columns.map((c) => `v.${c}`), 'v.extra', 'v.deleted_at'];
   const incoming = [...columns.map((c) => `s.${c}`), "coalesce(s.extra, '{}'::jsonb)", 'NULL::timestamptz'];
-  return `SELECT s.* FROM src s LEFT JOIN LATERAL (SELECT * FROM ${table} v WHERE v.chain_id = $1 AND v.voucher_id = s.voucher_id OFFSET 0) v ON true
+  // replaces_ahead: the stored version is dated after the clock (voucher_versions drops it).
+  return `SELECT s.*, coalesce(v.source_exported_at > $4::timestamptz, false) AS replaces_ahead
+      FROM src s LEFT JOIN LATERAL (SELECT * FROM ${table} v WHERE v.chain_id = $1 AND v.voucher_id = s.voucher_id OFFSET 0) v ON true
       WHERE v.voucher_id IS NULL
          OR (v.source_exported_at <= $3::timestamptz AND (${stored.join(', ')}) IS DISTINCT FROM (${incoming.join(', ')}))
          OR v.source_exported_at > $4::timestamptz`;
