@@ -33,6 +33,7 @@ interface ExportOptions extends ConfigOptions {
   redeemedWithin?: number;
   createdBetween?: { from: Date; to: Date };
   expiringWithin?: number;
+  createdWithin?: number;
   rule: string[];
   join: 'all' | 'any';
   out?: string;
@@ -50,6 +51,7 @@ export function registerExportCommand(program: Command): void {
     .option('--redeemed-within <duration>', "vouchers redeemed in the last DURATION (e.g. 24h) of Spaaza's clock", duration)
     .option('--created-between <from..to>', 'vouchers created from FROM to TO, both included (dates or UTC instants; a date as TO means to its end)', dateRange)
     .option('--expiring-within <duration>', "vouchers expiring in the next DURATION (e.g. 7d) of Spaaza's clock", duration)
+    .option('--created-within <duration>', "vouchers created in the last DURATION (e.g. 30d) of Spaaza's clock", duration)
     .option('--rule <field:operator:args>', 'a segment rule as Spaaza reads it, e.g. status:is:redeemed (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--join <all|any>', 'whether every filter must hold (all) or one is enough (any)', joinArgument, 'all')
     .option('--out <file>', 'write the export to FILE ("-" for standard output); written under a temporary name until complete')
@@ -97,6 +99,7 @@ function filtersOf(opts: ExportOptions): ExportFilters {
     ...(opts.redeemedWithin !== undefined ? { redeemedWithinMs: opts.redeemedWithin } : {}),
     ...(opts.createdBetween ? { createdBetween: opts.createdBetween } : {}),
     ...(opts.expiringWithin !== undefined ? { expiringWithinMs: opts.expiringWithin } : {}),
+    ...(opts.createdWithin !== undefined ? { createdWithinMs: opts.createdWithin } : {}),
     rules: opts.rule,
     join: opts.join,
   };

@@ -6,7 +6,8 @@ import { isoZ } from '../sync/windows.js';
 import { positiveInteger, ratio, utcDay } from './arguments.js';
 import { withConfig, type ConfigOptions } from './config-session.js';
 import { progressLine } from './progress-line.js';
-import { whatToDo } from './report-failure.js';
+import { EXIT, whatToDo } from './report-failure.js';
+import { refreshOpenVouchers, type OpenRefreshOutcome } from '../sync/open-refresh.js';
 
 interface CommonOptions extends ConfigOptions {
   chain?: number;
@@ -54,6 +55,29 @@ export function registerSyncCommands(program: Command, setExitCode: (code: numbe
       .description('export everything, upsert it, and soft-delete the vouchers Spaaza no longer has')
       .option('--allow-mass-delete', 'delete even when more than fullRefresh.maxDeleteRatio of the live vouchers (or all of them) would go', false),
   ).action((opts: CommonOptions & { allowMassDelete: boolean }) => execute(opts, { mode: 'full-refresh', allowMassDelete: opts.allowMassDelete }));
+
+  program
+    .command('refresh-open')
+    .description('once, what schedule.openRefreshCron runs: re-export the vouchers expiring soon or created lately and upsert them (never deletes, moves no watermark)')
+    .option('--chain <id>', 'only this configured chain', positiveInteger)
+    .option('--config <path>', 'configuration file (default: SPAAZA_CONFIG, else ./config/spaaza-sync.json if present)')
+    .option('--json', 'print the per-chain outcome as JSON', false)
+    .option('--verbose', 'debug logging', false)
+    .action(async (opts: CommonOptions) => {
+      await withConfig(opts, async ({ config, warehouse, logger, signal }) => {
+        const outcomes = await refreshOpenVouchers(config, { warehouse, logger, signal, ...(opts.chain !== undefined ? { chainId: opts.chain } : {}) });
+        const exitCode = outcomes.some((o) => o.status === 'failed') ? EXIT.runFailed : outcomes.some((o) => o.status === 'locked') ? EXIT.locked : EXIT.ok;
+        process.stdout.write(opts.json ? `${JSON.stringify({ outcomes, exitCode })}\n` : outcomes.map(describeRefresh).join(''));
+        setExitCode(exitCode);
+      });
+    });
+}
+
+function describeRefresh(o: OpenRefreshOutcome): string {
+  if (o.status === 'locked') return `chain ${o.chainId}: skipped, another run holds its lock\n`;
+  if (o.status === 'failed') return `chain ${o.chainId}: FAILED\n  [${o.error!.code}] ${o.error!.message}\n${whatToDo(o.error!.code)}`;
+  const r = o.result!;
+  return `chain ${o.chainId}: ok: export task ${o.taskId}, ${r.rowsRead} rows read: ${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected (sync run ${r.syncRunId})\n`;
 }
 
 function describe(report: SyncReport): string {

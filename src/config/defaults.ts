@@ -40,6 +40,9 @@ export const CONFIG_DEFAULTS = Object.freeze({
     fullRefreshCron: '0 3 * * *',
     timezone: 'UTC',
     parallelChains: 1,
+    openRefreshCron: null as string | null,
+    openRefreshExpiringWithin: '14d',
+    openRefreshCreatedWithin: '30d',
   }),
   failpoint: null,
 });

@@ -69,5 +69,8 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
   v('SPAAZA_FULL_REFRESH_CRON', 'schedule.fullRefreshCron', 'text', '0 3 * * *', '`schedule`: cron expression of the full refresh.'),
   v('SPAAZA_TIMEZONE', 'schedule.timezone', 'text', 'UTC', '`schedule`: IANA time zone of the cron expressions.'),
   v('SPAAZA_PARALLEL_CHAINS', 'schedule.parallelChains', 'integer', '1', '`schedule`: how many chains are synced at the same time.'),
+  v('SPAAZA_OPEN_REFRESH_CRON', 'schedule.openRefreshCron', 'text', null, '`schedule`: cron expression of the refresh of the vouchers dashboards care about most (expiring soon or created lately; upserts, never deletes). Unset: off.'),
+  v('SPAAZA_OPEN_REFRESH_EXPIRING_WITHIN', 'schedule.openRefreshExpiringWithin', 'duration', '14d', '`schedule`: the open refresh takes the vouchers expiring within this.'),
+  v('SPAAZA_OPEN_REFRESH_CREATED_WITHIN', 'schedule.openRefreshCreatedWithin', 'duration', '30d', '`schedule`: the open refresh also takes the vouchers created within this.'),
   v('SPAAZA_SYNC_FAILPOINT', 'failpoint', 'failpoint', null, 'Test only: arm a crash failpoint, <name>:<kill|throw>, name one of after-create, polling, mid-download, mid-copy, before-commit, after-commit.'),
 ]);

@@ -87,6 +87,9 @@ function scheduleShape() {
     fullRefreshCron: field.cronExpression('0 3 * * *').prefault(D.schedule.fullRefreshCron),
     timezone: field.timeZone.prefault(D.schedule.timezone),
     parallelChains: field.wholeNumber(1).prefault(D.schedule.parallelChains),
+    openRefreshCron: field.cronExpression('0 * * * *').nullable().prefault(D.schedule.openRefreshCron),
+    openRefreshExpiringWithin: field.duration().prefault(D.schedule.openRefreshExpiringWithin),
+    openRefreshCreatedWithin: field.duration().prefault(D.schedule.openRefreshCreatedWithin),
   };
 }
 
@@ -106,7 +109,18 @@ function topShape(sources: SecretSources, parts: SchemaParts = { spaaza: true })
     fullRefresh: section(
       z.strictObject(fullRefreshShape(), { error: objectError('the fullRefresh section') }).transform((f) => ({ maxDeleteRatio: f.maxDeleteRatio, maxAgeMs: f.maxAge })),
     ),
-    schedule: section(z.strictObject(scheduleShape(), { error: objectError('the schedule section') })),
+    schedule: section(
+      z.strictObject(scheduleShape(), { error: objectError('the schedule section') }).transform((s) => ({
+        incrementalCron: s.incrementalCron,
+        fullRefreshCron: s.fullRefreshCron,
+        timezone: s.timezone,
+        parallelChains: s.parallelChains,
+        // Null: off.
+        openRefreshCron: s.openRefreshCron,
+        openRefreshExpiringWithinMs: s.openRefreshExpiringWithin,
+        openRefreshCreatedWithinMs: s.openRefreshCreatedWithin,
+      })),
+    ),
     failpoint: field.failpoint.nullable().prefault(D.failpoint),
   };
 }

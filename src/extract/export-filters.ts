@@ -45,6 +45,8 @@ export interface ExportFilters {
   readonly createdBetween?: { readonly from: Date; readonly to: Date };
   /** Vouchers expiring in [now, now + this]. */
   readonly expiringWithinMs?: number;
+  /** Vouchers created in [now − this, now]. */
+  readonly createdWithinMs?: number;
   /** `FIELD:OPERATOR:ARGS`, sent as written (after checking). */
   readonly rules?: readonly string[];
   /** How the rules combine (default `all`: every filter must hold). */
@@ -73,6 +75,7 @@ export function exportSegment(filters: ExportFilters, now: Date): Segment | null
     else rules.push(between('date_time_creation', from.getTime(), to.getTime()));
   }
   if (filters.expiringWithinMs !== undefined) rules.push(between('date_time_expiry', nowMs, nowMs + filters.expiringWithinMs));
+  if (filters.createdWithinMs !== undefined) rules.push(between('date_time_creation', nowMs - filters.createdWithinMs, nowMs));
   for (const [index, text] of (filters.rules ?? []).entries()) {
     const parsed = parseRule(text);
     if (typeof parsed === 'string') problems.push(`--rule ${JSON.stringify(text)} (rule ${index + 1}): ${parsed}`);

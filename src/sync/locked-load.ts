@@ -15,7 +15,7 @@ import { createRun, failRunsOfDeadProcesses, markFailed, type RunMode } from '..
 import { warehouseTables, type WarehouseTables } from '../warehouse/tables.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
-export type LockedLoadMode = Extract<RunMode, 'file' | 'export'>;
+export type LockedLoadMode = Extract<RunMode, 'file' | 'export' | 'open-refresh'>;
 
 export interface LockedLoadInput {
   readonly warehouse: Warehouse;

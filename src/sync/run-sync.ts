@@ -99,7 +99,7 @@ function chainSettings(config: SyncConfig, request: SyncRequest): ChainRunSettin
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, keeping the input order in the result. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

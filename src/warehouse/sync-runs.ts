@@ -8,7 +8,7 @@ import type { ClientBase, Pool } from 'pg';
 import type { ErrorCode, OwnErrorCode } from '../error-table.js';
 import type { WarehouseTables } from './tables.js';
 
-export const RUN_MODES = ['incremental', 'backfill', 'full-refresh', 'file', 'export'] as const;
+export const RUN_MODES = ['incremental', 'backfill', 'full-refresh', 'file', 'export', 'open-refresh'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 /** The modes of the sync (a window of an export task); `file` is load-file's. */
 export const SYNC_MODES = ['incremental', 'backfill', 'full-refresh'] as const satisfies readonly RunMode[];
@@ -135,7 +135,7 @@ export async function failRunsOfDeadProcesses(client: ClientBase, tables: Wareho
   const { rows } = await client.query<{ id: string }>(
     `UPDATE ${tables.syncRuns} SET state = 'failed', finished_at = clock_timestamp(), error_code = 'process_died',
        error_message = 'the process running it ended before it finished (killed, or its host went away); nothing of it was committed. Found by the next run of the chain'
-     WHERE chain_id = $1 AND mode IN ('file', 'export') AND state NOT IN ${FINISHED_SQL}
+     WHERE chain_id = $1 AND mode IN ('file', 'export', 'open-refresh') AND state NOT IN ${FINISHED_SQL}
      RETURNING id`,
     [chainId],
   );

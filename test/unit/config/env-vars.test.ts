@@ -43,6 +43,9 @@ const SAMPLES: Record<string, string> = {
   SPAAZA_FULL_REFRESH_CRON: '0 4 * * *',
   SPAAZA_TIMEZONE: 'Europe/Amsterdam',
   SPAAZA_PARALLEL_CHAINS: '3',
+  SPAAZA_OPEN_REFRESH_CRON: '0 * * * *',
+  SPAAZA_OPEN_REFRESH_EXPIRING_WITHIN: '7d',
+  SPAAZA_OPEN_REFRESH_CREATED_WITHIN: '10d',
   SPAAZA_SYNC_FAILPOINT: 'after-commit:throw',
 };
 

@@ -42,7 +42,15 @@ interface PromisedConfig {
     readonly maxResponseBytes: number;
   };
   readonly fullRefresh: { readonly maxDeleteRatio: number; readonly maxAgeMs: number };
-  readonly schedule: { readonly incrementalCron: string; readonly fullRefreshCron: string; readonly timezone: string; readonly parallelChains: number };
+  readonly schedule: {
+    readonly incrementalCron: string;
+    readonly fullRefreshCron: string;
+    readonly timezone: string;
+    readonly parallelChains: number;
+    readonly openRefreshCron: string | null;
+    readonly openRefreshExpiringWithinMs: number;
+    readonly openRefreshCreatedWithinMs: number;
+  };
   readonly failpoint: { readonly name: 'after-create' | 'polling' | 'mid-download' | 'mid-copy' | 'before-commit' | 'after-commit'; readonly action: 'kill' | 'throw' } | null;
 }
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -82,7 +90,7 @@ describe('loadConfig: defaults', () => {
         maxResponseBytes: 8 * 1024 * 1024,
       },
       fullRefresh: { maxDeleteRatio: 0.1, maxAgeMs: 3_600_000 },
-      schedule: { incrementalCron: '*/15 * * * *', fullRefreshCron: '0 3 * * *', timezone: 'UTC', parallelChains: 1 },
+      schedule: { incrementalCron: '*/15 * * * *', fullRefreshCron: '0 3 * * *', timezone: 'UTC', parallelChains: 1, openRefreshCron: null, openRefreshExpiringWithinMs: 14 * 86_400_000, openRefreshCreatedWithinMs: 30 * 86_400_000 },
       failpoint: null,
     });
     assert.ok(config.sync.noExpiryFrom instanceof Date);

@@ -176,7 +176,19 @@ describe('numbers and lists', () => {
     }
     await oneProblem(withEnv({ SPAAZA_TIMEZONE: 'Europe/Nowhere' }), 'schedule.timezone (SPAAZA_TIMEZONE)');
     const config = await load(withEnv({ SPAAZA_INCREMENTAL_CRON: '*/5 * * * *', SPAAZA_FULL_REFRESH_CRON: '30 2 * * 0', SPAAZA_TIMEZONE: 'Europe/Amsterdam' }));
-    assert.deepEqual(config.schedule, { incrementalCron: '*/5 * * * *', fullRefreshCron: '30 2 * * 0', timezone: 'Europe/Amsterdam', parallelChains: 1 });
+    assert.deepEqual(config.schedule, {
+      incrementalCron: '*/5 * * * *',
+      fullRefreshCron: '30 2 * * 0',
+      timezone: 'Europe/Amsterdam',
+      parallelChains: 1,
+      openRefreshCron: null,
+      openRefreshExpiringWithinMs: 14 * 86_400_000,
+      openRefreshCreatedWithinMs: 30 * 86_400_000,
+    });
+    const bad = await oneProblem(withEnv({ SPAAZA_OPEN_REFRESH_CRON: '0 * *' }), 'schedule.openRefreshCron (SPAAZA_OPEN_REFRESH_CRON)');
+    assert.match(bad, /is not a cron expression node-cron accepts/);
+    const on = await load(withEnv({ SPAAZA_OPEN_REFRESH_CRON: '5 * * * *', SPAAZA_OPEN_REFRESH_EXPIRING_WITHIN: '3d' }));
+    assert.deepEqual([on.schedule.openRefreshCron, on.schedule.openRefreshExpiringWithinMs], ['5 * * * *', 3 * 86_400_000]);
   });
 });
 
