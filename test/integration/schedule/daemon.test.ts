@@ -205,6 +205,42 @@ describe('spaaza-sync schedule', () => {
     });
   });
 
+  it('two replicas run each open-refresh tick once', async (t) => {
+    await withSchema(warehouse, t, async (schema) => {
+      const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 400 }, { SPAAZA_BACKFILL_START_DATE: '' });
+      const env = { SPAAZA_OPEN_REFRESH_CRON: '*/2 * * * * *', SPAAZA_INCREMENTAL_CRON: '0 0 1 1 *' };
+      const a = startDaemon(h, connectionStringOf(warehouse), [], env);
+      const b = startDaemon(h, connectionStringOf(warehouse), [], env);
+      try {
+        // Each start also runs a catch-up incremental sync, which may hold the chain for a tick.
+        await waitFor('both replicas to have won an open-refresh tick, and two refreshes committed', async () => {
+          const { rows } = await warehouse.pool.query(
+            `SELECT (SELECT count(DISTINCT holder)::int FROM "${schema}".schedule_leases WHERE key LIKE '%:open-refresh:%') AS holders,
+                    (SELECT count(*)::int FROM "${schema}".sync_runs WHERE mode = 'open-refresh' AND state = 'committed') AS committed`,
+          );
+          return rows[0].holders === 2 && rows[0].committed >= 2;
+        }, 60_000, [a, b]);
+        a.child.kill('SIGTERM');
+        b.child.kill('SIGTERM');
+        const [ea, eb] = await Promise.all([a.exited, b.exited]);
+        assert.deepEqual([ea.code, eb.code], [0, 0], a.output() + b.output());
+        const { rows: leases } = await warehouse.pool.query<{ holder: string }>(`SELECT holder FROM "${schema}".schedule_leases WHERE key LIKE '%:open-refresh:%'`);
+        for (const d of [a, b]) {
+          const holder = logLines(d).find((l) => l.msg === 'schedule started')?.holder;
+          const won = leases.filter((l) => l.holder === holder).length;
+          const ran = logLines(d).filter((l) => l.msg === 'open vouchers refreshed' || l.msg === 'another run holds this chain; the open refresh skipped it').length;
+          assert.ok(ran <= won && ran >= won - 1, `replica ${holder} refreshed ${ran} time(s) but won ${won} open-refresh tick(s)\n${d.output()}`);
+        }
+        const { rows: runs } = await warehouse.pool.query(`SELECT count(*)::int AS n FROM "${schema}".sync_runs WHERE mode = 'open-refresh' AND state = 'committed'`);
+        assert.ok(runs[0].n >= 2 && runs[0].n <= leases.length, `${runs[0].n} committed open refreshes for ${leases.length} ticks`);
+      } finally {
+        a.child.kill('SIGKILL');
+        b.child.kill('SIGKILL');
+        await h.close();
+      }
+    });
+  });
+
   it('a replica killed mid-window leaves its work to the other, which resumes the same export task', async (t) => {
     await withSchema(warehouse, t, async (schema) => {
       const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 1500 }, { SPAAZA_BACKFILL_START_DATE: '' });
