@@ -20,8 +20,8 @@ import type { ExportFile } from '../extract/export-task.js';
 import type { TasksClient } from '../extract/tasks-client.js';
 import type { Logger } from '../log.js';
 import { tasksClientFor } from '../sync/chain-client.js';
-import { describeSegment, planExport, runExport, unprovenWarning, type ExportSettings, type PlannedExport } from '../sync/filtered-export.js';
-import { loadUnderChainLock, type LockedLoadResult } from '../sync/locked-load.js';
+import { describeSegment, exportSettingsOf, loadExportFile, planExport, runExport, unprovenWarning, type PlannedExport } from '../sync/filtered-export.js';
+import type { LockedLoadResult } from '../sync/locked-load.js';
 import { isoZ } from '../sync/windows.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import { openWarehouse } from '../warehouse/warehouse.js';
@@ -73,7 +73,7 @@ export function registerExportCommand(program: Command): void {
             process.stdout.write(`${JSON.stringify({ spaazaNow: isoZ(plan.spaazaNow), selects: describeSegment(plan.segment), request: plan.request }, null, 2)}\n`);
             return;
           }
-          const run = { api, settings: exportSettings(config), logger, signal, onPhase: phaseLine(opts) };
+          const run = { api, settings: exportSettingsOf(config), logger, signal, onPhase: phaseLine(opts) };
           const outcome = opts.load ? await loadExport(config, logger, run, plan) : await writeExport(opts, run, plan);
           const summary = { chain: chain.id, ...outcome, selects: describeSegment(plan.segment) };
           const report = opts.out === '-' ? process.stderr : process.stdout;
@@ -125,11 +125,6 @@ function chosenChain(config: SyncConfig, chainId: number | undefined): SyncConfi
   const chain = chains.find((c) => c.id === chainId);
   if (!chain) throw new ConfigError(`Chain ${chainId} is not configured.`, [`--chain: configured chains are ${ids}`]);
   return chain;
-}
-
-function exportSettings(config: SyncConfig): ExportSettings {
-  const { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts } = config.extract;
-  return { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts, maxClockSkewMs: config.sync.maxClockSkewMs };
 }
 
 interface ExportOutcome {
@@ -242,25 +237,7 @@ async function loadExport(config: SyncConfig, logger: Logger, run: Parameters<ty
   try {
     await migrateToLatest(warehouse.db, config.schema);
     const done = await runExport(run, plan, async (file, exportedAt, task) => {
-      const result = await loadUnderChainLock({
-        warehouse,
-        schema: config.schema,
-        chainId: plan.chainId,
-        mode: 'export',
-        sourceLabel: `export task ${task.id}`,
-        open: () => file.body,
-        reopen: file.reopen,
-        exportedAt,
-        versionsValidUntil: new Date(run.api.spaazaClock().now.getTime() + run.api.spaazaClock().toleranceMs),
-        settings: {
-          maxRejectRatio: config.sync.maxRejectRatio,
-          noExpiryFrom: config.sync.noExpiryFrom,
-          maxRecordBytes: config.sync.maxRecordBytes,
-          mergeBatchRows: config.sync.mergeBatchRows,
-          loadPath: config.sync.loadPath,
-        },
-        logger,
-      });
+      const result = await loadExportFile({ warehouse, config, chainId: plan.chainId, mode: 'export', api: run.api, logger }, file, exportedAt, task);
       return { result, bytes: file.bytes(), warning: unprovenWarning(file) };
     });
     const { result } = done.result;

@@ -14,7 +14,10 @@ import type { Task } from '../extract/task-schemas.js';
 import type { CreateTaskBody, TasksClient } from '../extract/tasks-client.js';
 import { isRetryable } from '../error-table.js';
 import { SpaazaSyncError } from '../errors.js';
+import type { SyncConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { loadUnderChainLock, type LockedLoadMode, type LockedLoadResult } from './locked-load.js';
 
 export interface ExportSettings {
   readonly pollInitialMs: number;
@@ -22,6 +25,38 @@ export interface ExportSettings {
   readonly pollDeadlineMs: number;
   readonly downloadAttempts: number;
   readonly maxClockSkewMs: number;
+}
+
+/** The configuration's: extract's waits and attempts, sync's clock bound. */
+export function exportSettingsOf(config: SyncConfig): ExportSettings {
+  const { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts } = config.extract;
+  return { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts, maxClockSkewMs: config.sync.maxClockSkewMs };
+}
+
+/**
+ * An export's file loaded under the chain's lock as one run of `mode` (export --load, the open
+ * refresh): the sync's rules, no watermark, no deletion; versions after Spaaza's now are wrong.
+ */
+export async function loadExportFile(
+  target: { warehouse: Warehouse; config: SyncConfig; chainId: number; mode: Extract<LockedLoadMode, 'export' | 'open-refresh'>; api: TasksClient; logger: Logger },
+  file: ExportFile,
+  exportedAt: Date,
+  task: Task,
+): Promise<LockedLoadResult> {
+  const { now, toleranceMs } = target.api.spaazaClock();
+  return loadUnderChainLock({
+    warehouse: target.warehouse,
+    schema: target.config.schema,
+    chainId: target.chainId,
+    mode: target.mode,
+    sourceLabel: `export task ${task.id}`,
+    open: () => file.body,
+    reopen: file.reopen,
+    exportedAt,
+    versionsValidUntil: new Date(now.getTime() + toleranceMs),
+    settings: target.config.sync,
+    logger: target.logger,
+  });
 }
 
 /** The exact request `export` sends (what `--dry-run` shows), and Spaaza's now it was built at. */

@@ -14,8 +14,8 @@ import type { Logger } from '../log.js';
 import { migrateToLatest } from '../warehouse/migrate.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { tasksClientFor } from './chain-client.js';
-import { planExport, runExport, unprovenWarning } from './filtered-export.js';
-import { loadUnderChainLock, type LockedLoadResult } from './locked-load.js';
+import { exportSettingsOf, loadExportFile, planExport, runExport, unprovenWarning } from './filtered-export.js';
+import type { LockedLoadResult } from './locked-load.js';
 import { mapLimited } from './run-sync.js';
 
 export interface OpenRefreshOutcome {
@@ -50,22 +50,8 @@ async function refreshChain(
       createdWithinMs: config.schedule.openRefreshCreatedWithinMs,
       join: 'any',
     });
-    const { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts } = config.extract;
-    const settings = { pollInitialMs, pollMaxIntervalMs, pollDeadlineMs, downloadAttempts, maxClockSkewMs: config.sync.maxClockSkewMs };
-    const done = await runExport({ api, settings, logger, signal: deps.signal }, plan, async (file, exportedAt, task) => {
-      const result = await loadUnderChainLock({
-        warehouse: deps.warehouse,
-        schema: config.schema,
-        chainId: chain.id,
-        mode: 'open-refresh',
-        sourceLabel: `export task ${task.id}`,
-        open: () => file.body,
-        reopen: file.reopen,
-        exportedAt,
-        versionsValidUntil: new Date(api.spaazaClock().now.getTime() + api.spaazaClock().toleranceMs),
-        settings: config.sync,
-        logger,
-      });
+    const done = await runExport({ api, settings: exportSettingsOf(config), logger, signal: deps.signal }, plan, async (file, exportedAt, task) => {
+      const result = await loadExportFile({ warehouse: deps.warehouse, config, chainId: chain.id, mode: 'open-refresh', api, logger }, file, exportedAt, task);
       const warning = unprovenWarning(file);
       if (warning) logger.warn(warning, { taskId: task.id });
       return result;

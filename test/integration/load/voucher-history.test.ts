@@ -9,6 +9,7 @@ import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { startHarness, type Harness } from '../../support/sync-harness.js';
 import { loadCsv } from '../../support/load.js';
 import { openTestWarehouse, withSchema } from '../../support/warehouse.js';
+import { seededRandom } from '../../support/random.js';
 
 const SEED = Number(process.env.SPAAZA_HISTORY_SEED ?? Math.floor(Math.random() * 1e6));
 
@@ -20,17 +21,6 @@ after(async () => {
   await warehouse?.close();
 });
 
-/** A small seeded generator (mulberry32): the activity is the same for the same seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the comparison looks at: the columns an activity changes, and the voucher's identity. */
 type Row = { id: number; status: string | null; locked: boolean | null; amount: string | null; redeemed: string | null; expires: string | null };
@@ -58,7 +48,7 @@ describe('voucher history', () => {
       const h = await startHarness(warehouse, schema, { chains: 1, vouchersPerChain: 300, historyDays: 30 });
       try {
         const chainId = h.sim.chainIds[0]!;
-        const next = random(SEED);
+        const next = seededRandom(SEED);
         const q = async (sql: string, values: unknown[] = []) => (await warehouse.pool.query(sql, values)).rows;
         const points: { at: Date; warehouse: Row[]; source: Row[] | null; mode: string }[] = [];
         const steps = ['full-refresh', 'incremental', 'incremental', 'full-refresh', 'incremental', 'full-refresh', 'full-refresh'] as const;

@@ -9,6 +9,7 @@ import { refreshOpenVouchers } from '../../../src/sync/open-refresh.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
 import { startHarness, type Harness } from '../../support/sync-harness.js';
 import { openTestWarehouse, withSchema } from '../../support/warehouse.js';
+import { seededRandom } from '../../support/random.js';
 
 const SEED = Number(process.env.SPAAZA_OPEN_REFRESH_SEED ?? Math.floor(Math.random() * 1e6));
 const DAY = 86_400_000;
@@ -22,16 +23,6 @@ after(async () => {
   await warehouse?.close();
 });
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An hour of what dashboards miss: claims, locks, expiry edits (and a few new and redeemed vouchers). */
 function hourOfActivity(h: Harness, chainId: number, next: () => number): void {
@@ -61,7 +52,7 @@ async function simulateDay(t: { fullName: string; name: string }, withRefresh: b
     try {
       const chainId = h.sim.chainIds[0]!;
       const config = await h.config();
-      const next = random(SEED);
+      const next = seededRandom(SEED);
       assert.equal((await h.sync({ mode: 'full-refresh', allowMassDelete: false })).exitCode, 0);
       let exports = 0;
       for (let hour = 0; hour < HOURS; hour++) {

@@ -8,21 +8,11 @@ import { loadConfig } from '../../../src/config/index.js';
 import { ENV_VARS } from '../../../src/config/env-vars.js';
 import { ConfigError } from '../../../src/errors.js';
 import { MINIMAL_ENV, TempDir } from './config-fixture.js';
+import { seededRandom } from '../../support/random.js';
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 console.log(`no-echo seed: ${SEED} (TEST_SEED=${SEED} repeats it)`);
 
-/** mulberry32: small, seedable, good enough to pick characters. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABETS = ['abcdefghijklmnopqrstuvwxyz0123456789', 'ABCDEFabcdef0123456789', 'abcXYZ019-_.~+/=', 'a1!$%&*()[]{}<>;:,'];
 
@@ -52,7 +42,7 @@ describe('no value that fails to parse is quoted back', () => {
   const cwd = dir.folder('cwd');
 
   it('a secret pasted into any variable, alone or around valid text, stays out of the problems', async () => {
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const variables = ENV_VARS.filter((v) => v.name !== 'SPAAZA_TOKEN_SECRET');
     for (let round = 0; round < 12; round++) {
       for (const variable of variables) {
@@ -67,7 +57,7 @@ describe('no value that fails to parse is quoted back', () => {
   });
 
   it('a database password with an unencoded / ? # or a port typo is not shown', async () => {
-    const next = random(SEED + 1);
+    const next = seededRandom(SEED + 1);
     for (let round = 0; round < 40; round++) {
       const secret = secretOf(next).replace(/[/?#@]/g, 'x');
       const cut = 1 + Math.floor(next() * (secret.length - 2));
