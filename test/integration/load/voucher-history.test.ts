@@ -3,6 +3,7 @@
 // and a real PostgreSQL: vouchers_as_of(each export's time) is the warehouse as it then stood, and
 // at each full refresh the simulator's state then. Seeded: the activity's choices print their seed.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Voucher } from '../../../src/simulator/voucher.js';
 import type { Warehouse } from '../../../src/warehouse/warehouse.js';
@@ -99,6 +100,35 @@ describe('voucher history', () => {
       } finally {
         await h.close();
       }
+    });
+  });
+
+  it("migration 0010's seed gives every voucher then held one version, valid from its export time", async (t) => {
+    await withSchema(warehouse, t as never, async (schema) => {
+      await loadCsv(warehouse, schema, 'id,status,amount\n1,claimed,5.00\n2,redeemed,7.00\n3,generated,1.00\n', { exportedAt: new Date('2026-05-26T12:00:00Z') });
+      await warehouse.pool.query(`UPDATE "${schema}".vouchers SET deleted_at = now() WHERE voucher_id = 3`);
+      // As the warehouse stood before 0010: vouchers, and no versions. Then the migration's own seed statement.
+      const migration = readFileSync(new URL('../../../migrations/0010_voucher_history.sql', import.meta.url), 'utf8');
+      const seed = /INSERT INTO voucher_versions[\s\S]*?FROM vouchers;/.exec(migration)?.[0];
+      assert.ok(seed, 'the migration seeds voucher_versions from vouchers');
+      const client = await warehouse.pool.connect();
+      try {
+        await client.query(`SET search_path TO "${schema}"`);
+        await client.query('TRUNCATE voucher_versions');
+        await client.query(seed);
+      } finally {
+        client.release(true);
+      }
+      const { rows } = await warehouse.pool.query(
+        `SELECT voucher_id::int AS id, status, deleted, valid_from, valid_to FROM "${schema}".voucher_history ORDER BY voucher_id`,
+      );
+      assert.deepEqual(rows.map((r) => [r.id, r.status, r.deleted, r.valid_from.toISOString(), r.valid_to]), [
+        [1, 'claimed', false, '2026-05-26T12:00:00.000Z', null],
+        [2, 'redeemed', false, '2026-05-26T12:00:00.000Z', null],
+        [3, 'generated', true, '2026-05-26T12:00:00.000Z', null],
+      ]);
+      const asOf = await warehouse.pool.query(`SELECT voucher_id::int AS id FROM "${schema}".vouchers_as_of('2026-06-01Z') ORDER BY 1`);
+      assert.deepEqual(asOf.rows.map((r) => r.id), [1, 2], 'the soft-deleted voucher only with include_deleted');
     });
   });
 

@@ -99,6 +99,10 @@ describe('spaaza-sync export', () => {
           assert.equal(summary.bytes, readFileSync(out).length, 'the bytes counted are the bytes written');
         }
       }
+      // No flag at all: every voucher.
+      const everything = path.join(dir, 'all.csv');
+      results.push(await h.cli(['export', '--out', everything]));
+      assert.deepEqual(idsOfCsv(everything), truth(h, chainId, () => true), 'no filter exports every live voucher');
       // The trap the flags avoid: the document's own relative_less_than, read as |field − now| < N,
       // returns the vouchers that expired last week.
       h.sim.setRelativeReading('around-now');
